@@ -8,10 +8,28 @@ and never a half-written file.
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from orchestration.duckdb_setup import install_bundled_extensions
+from orchestration.ingestion.conform import (
+    build_conform_query,
+    file_kind,
+    quote_literal,
+    raise_on_unparseable_values,
+    reader_sql,
+)
+from orchestration.ingestion.discovery import Delivery, discover_deliveries
+from orchestration.ingestion.errors import IngestionError
+from orchestration.ingestion.storage import ExportStore, open_store
 from orchestration.landing_schema import FORMATS, SCHEMAS
 
 
@@ -38,3 +56,174 @@ def ensure_landing_layout(landing_dir: Path) -> None:
             with duckdb.connect() as con:
                 con.execute(f"COPY ({empty_select_sql(format_name)}) TO '{tmp}' (FORMAT parquet)")
             tmp.replace(schema_file)
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    format: str
+    export_name: str
+    billing_period: str
+    delivery_id: str
+    status: str  # loaded | unchanged | not_ready
+    line_items: int
+    billed_cost: float
+    path: str
+
+    def as_metadata(self) -> dict:
+        return asdict(self)
+
+
+def period_dir(landing_dir: Path, format_name: str, billing_period: str) -> Path:
+    return landing_dir / format_name / f"billing_period={billing_period}"
+
+
+def landing_file_name(export_name: str) -> str:
+    # Export names become file names: keep them to a safe alphabet.
+    return re.sub(r"[^A-Za-z0-9._-]", "_", export_name) + ".parquet"
+
+
+def landed_delivery(landing_dir: Path, delivery: Delivery) -> dict | None:
+    """The sidecar of what is landed now for this export and period, if anything."""
+    target = period_dir(landing_dir, delivery.format, delivery.billing_period) / landing_file_name(
+        delivery.export_name)
+    sidecar = target.with_suffix(".delivery.json")
+    if target.exists() and sidecar.exists():
+        return json.loads(sidecar.read_text())
+    return None
+
+
+def _connect(threads: int, memory_limit: str, temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    install_bundled_extensions()
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
+                                 "temp_directory": str(temp_dir), "enable_progress_bar": False})
+    # Set after connecting: the built-in icu extension is not loaded yet while config applies.
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")  # row numbers in error messages follow the file
+    return con
+
+
+def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, threads: int = 2,
+                  memory_limit: str = "4GB", force: bool = False) -> LandingResult:
+    """Land one delivery: validate and conform its files, then swap them in atomically.
+
+    The previous landing file of this export and period stays in place until
+    the new one is complete; any error leaves it untouched.
+    """
+    ensure_landing_layout(landing_dir)
+    target_dir = period_dir(landing_dir, delivery.format, delivery.billing_period)
+    target = target_dir / landing_file_name(delivery.export_name)
+    sidecar = target.with_suffix(".delivery.json")
+    current = landed_delivery(landing_dir, delivery)
+    if current and current["delivery_id"] == delivery.delivery_id and not force:
+        log.info("%s %s: delivery %s already landed", delivery.export_id, delivery.billing_period,
+                 delivery.delivery_id)
+        return LandingResult(delivery.format, delivery.export_name, delivery.billing_period,
+                             delivery.delivery_id, "unchanged", current["line_items"], current["billed_cost"],
+                             str(target))
+    if not delivery.ready:
+        log.warning("%s %s: AWS reports the export as UPDATE_IN_PROGRESS; keeping the landed delivery",
+                    delivery.export_id, delivery.billing_period)
+        return LandingResult(delivery.format, delivery.export_name, delivery.billing_period,
+                             delivery.delivery_id, "not_ready", current["line_items"] if current else 0,
+                             current["billed_cost"] if current else 0.0, str(target))
+
+    scratch = landing_dir / ".incoming" / uuid.uuid4().hex
+    scratch.mkdir(parents=True)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp_target = target_dir / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        local_files = [store.local_path(key, scratch) for key in delivery.data_keys]
+        key_of = dict(zip(map(str, local_files), delivery.data_keys))
+
+        def describe(path: Path) -> str:
+            return store.describe(key_of.get(str(path), str(path)))
+
+        with _connect(threads, memory_limit, scratch) as con:
+            stats = _write_landing_file(con, delivery, local_files, key_of, describe, tmp_target)
+        tmp_target.replace(target)  # the atomic swap
+        record = {"delivery_id": delivery.delivery_id, "format": delivery.format,
+                  "export_name": delivery.export_name, "billing_period": delivery.billing_period,
+                  "layout": delivery.layout, "manifest": delivery.manifest_key,
+                  "source_files": list(delivery.data_keys), "landed_at": _utc_now().isoformat(),
+                  **stats}
+        tmp_sidecar = target_dir / f".{sidecar.name}.tmp"
+        tmp_sidecar.write_text(json.dumps(record, indent=2))
+        tmp_sidecar.replace(sidecar)
+    finally:
+        tmp_target.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    log.info("%s %s: landed delivery %s: %d line items, billed %.2f", delivery.export_id,
+             delivery.billing_period, delivery.delivery_id, stats["line_items"], stats["billed_cost"])
+    return LandingResult(delivery.format, delivery.export_name, delivery.billing_period, delivery.delivery_id,
+                         "loaded", stats["line_items"], stats["billed_cost"], str(target))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _write_landing_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, files: list[Path],
+                        key_of: dict[str, str], describe, out: Path) -> dict:
+    try:
+        query = build_conform_query(con, files, delivery.format, describe)
+        raise_on_unparseable_values(con, query, files, delivery.format, describe)
+        lineage = (
+            f"DATE {quote_literal(delivery.billing_period + '-01')} AS _billing_period, "
+            f"{quote_literal(delivery.export_id)} AS _export, "
+            f"{quote_literal(delivery.delivery_id)} AS _delivery_id, "
+            f"CASE filename {' '.join(f'WHEN {quote_literal(p)} THEN {quote_literal(k)}' for p, k in key_of.items())}"
+            f" END AS _source_file, "
+            f"TIMESTAMP {quote_literal(_utc_now().strftime('%Y-%m-%d %H:%M:%S'))} AS _loaded_at"
+        )
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (filename), {lineage} FROM ({query.select_sql})) "
+            f"TO {quote_literal(str(out))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+        )
+    except IngestionError:
+        raise
+    except duckdb.Error as exc:
+        culprit = _find_unreadable_file(con, files, delivery.format)
+        where = describe(culprit) if culprit else ", ".join(describe(f) for f in files[:3])
+        raise IngestionError(
+            f"{where}: cannot read this {delivery.format} data file ({_first_line(exc)}). It is corrupt or "
+            "truncated: re-deliver the period (or remove the file); nothing was loaded for it."
+        ) from exc
+    cost_column = SCHEMAS[delivery.format].cost_columns[0]
+    line_items, billed = con.execute(
+        f'SELECT count(*), coalesce(sum("{cost_column}"), 0) FROM read_parquet({quote_literal(str(out))})'
+    ).fetchone()
+    return {"line_items": int(line_items), "billed_cost": float(billed)}
+
+
+def _find_unreadable_file(con: duckdb.DuckDBPyConnection, files: list[Path], format_name: str) -> Path | None:
+    for path in files:
+        try:
+            con.execute(f"SELECT count(*) FROM (SELECT * FROM {reader_sql([path], file_kind(path), format_name)})")
+        except duckdb.Error:
+            return path
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def load_exports(export_uri: str, landing_dir: Path, *, periods: list[str] | None = None, threads: int = 2,
+                 memory_limit: str = "4GB") -> list[LandingResult]:
+    """Discover every export under ``export_uri`` and land the current delivery of each period.
+
+    Each (export, period) is landed atomically on its own; the first error stops
+    the run (the periods landed before it stay landed, the failing one keeps
+    its previous delivery).
+    """
+    store = open_store(export_uri)
+    deliveries = discover_deliveries(store)
+    if periods:
+        unknown = sorted(set(periods) - {d.billing_period for d in deliveries})
+        if unknown:
+            raise IngestionError(f"{store.uri}: no export holds billing period(s) {', '.join(unknown)}")
+        deliveries = [d for d in deliveries if d.billing_period in periods]
+    return [land_delivery(store, d, landing_dir, threads=threads, memory_limit=memory_limit) for d in deliveries]

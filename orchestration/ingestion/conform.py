@@ -1,0 +1,208 @@
+"""Conform a delivery's files to the landing schema of its format, with DuckDB.
+
+Every data file of a delivery is read (parquet, csv or csv.gz), its columns are
+mapped to the landing names (legacy CUR CSV ``lineItem/UnblendedCost`` ->
+``line_item_unblended_cost``), one-column-per-tag legacy schemas are folded into
+the ``resource_tags`` map, and every value is cast to the landing type.  A value
+that does not parse (a cost that is not a number, a date that is not a date)
+stops the load with the file, row and column named; it is never turned into NULL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.ingestion.errors import IngestionError
+from orchestration.landing_schema import CUR_LEGACY, FOCUS, SCHEMAS
+
+LEGACY_TAG_PREFIXES = ("resourceTags/", "resource_tags_")
+LEGACY_MAP_PREFIXES = {
+    "product": ("product/", "product_"),
+    "cost_category": ("costCategory/", "cost_category_"),
+}
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def legacy_csv_column_to_cur2(name: str) -> str:
+    """``lineItem/UnblendedCost`` -> ``line_item_unblended_cost`` (AWS's Athena rule)."""
+    snake = re.sub(r"([A-Z])", r"_\1", name).lower()
+    snake = re.sub(r"[^a-z0-9]+", "_", snake)
+    return re.sub(r"_+", "_", snake).strip("_")
+
+
+@dataclass
+class SourceColumns:
+    """How each landing column is produced from a delivery's columns."""
+
+    names: dict[str, str]  # landing name -> source column name
+    types: dict[str, str]  # source column name -> DuckDB type
+    tag_columns: dict[str, str]  # tag key -> source column (legacy one-column-per-tag)
+    map_columns: dict[str, dict[str, str]]  # landing map column -> {key: source column}
+
+
+def reader_sql(files: list[Path], kind: str, format_name: str) -> str:
+    paths = "[" + ", ".join(quote_literal(str(p)) for p in files) + "]"
+    if kind == "parquet":
+        return f"read_parquet({paths}, union_by_name = true, filename = true)"
+    nulls = "['', 'NULL']" if format_name == FOCUS else "['']"
+    return (f"read_csv({paths}, header = true, all_varchar = true, union_by_name = true, "
+            f"filename = true, nullstr = {nulls}, auto_detect = true, strict_mode = true)")
+
+
+def file_kind(path: Path) -> str:
+    return "parquet" if path.name.lower().endswith(".parquet") else "csv"
+
+
+def _map_sources(format_name: str, source_types: dict[str, str]) -> SourceColumns:
+    schema = SCHEMAS[format_name]
+    landing_names = {name for name, _ in schema.columns}
+    names: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    maps: dict[str, dict[str, str]] = {key: {} for key in LEGACY_MAP_PREFIXES}
+    for source in source_types:
+        if source == "filename":
+            continue
+        if format_name != CUR_LEGACY:
+            if source in landing_names:
+                names[source] = source
+            continue
+        tag_prefix = next((p for p in LEGACY_TAG_PREFIXES if source.startswith(p)), None)
+        if tag_prefix:
+            tags[source[len(tag_prefix):]] = source
+            continue
+        target = legacy_csv_column_to_cur2(source) if "/" in source else source
+        if target in landing_names:
+            names.setdefault(target, source)
+            continue
+        for map_column, prefixes in LEGACY_MAP_PREFIXES.items():
+            prefix = next((p for p in prefixes if source.startswith(p)), None)
+            if prefix:
+                key = legacy_csv_column_to_cur2(source[len(prefix):]) if "/" in source else source[len(prefix):]
+                maps[map_column].setdefault(key, source)
+    return SourceColumns(names, source_types, tags, {k: v for k, v in maps.items() if v})
+
+
+def _folded_map(entries: dict[str, str]) -> str:
+    if not entries:
+        return "CAST(MAP {} AS MAP(VARCHAR, VARCHAR))"
+    items = ", ".join(
+        f"struct_pack(k := {quote_literal(key)}, v := CAST({quote_identifier(col)} AS VARCHAR))"
+        for key, col in sorted(entries.items())
+    )
+    return f"map_from_entries(list_filter([{items}], e -> e.v IS NOT NULL AND e.v <> ''))"
+
+
+def _cast(source: str, source_type: str, target_type: str) -> tuple[str, str | None]:
+    """(expression, validity condition) casting a source column to a landing type.
+
+    The condition is true for rows whose raw value is present but did not parse;
+    it is None where the cast cannot fail (typed parquet columns).
+    """
+    col = quote_identifier(source)
+    text_source = source_type == "VARCHAR"
+    if target_type == "DOUBLE":
+        if not text_source:
+            return f"CAST({col} AS DOUBLE)", None
+        expr = f"TRY_CAST(NULLIF(trim({col}), '') AS DOUBLE)"
+    elif target_type == "TIMESTAMP":
+        if not text_source:
+            return f"CAST({col} AS TIMESTAMP)", None
+        expr = f"CAST(TRY_CAST(NULLIF(trim({col}), '') AS TIMESTAMPTZ) AS TIMESTAMP)"
+    elif target_type.startswith("MAP"):
+        if not text_source:
+            return f"CAST({col} AS {target_type})", None
+        expr = f"TRY_CAST(TRY_CAST(NULLIF(trim({col}), '') AS JSON) AS {target_type})"
+    else:
+        return f"CAST({col} AS {target_type})", None
+    return expr, f"({col} IS NOT NULL AND trim({col}) <> '' AND {expr} IS NULL)"
+
+
+@dataclass(frozen=True)
+class ParseCheck:
+    source_column: str
+    bad_value_condition: str  # true where the raw value is present but did not parse
+    expected: str  # "a number", "a timestamp", ... for the message
+
+
+@dataclass
+class ConformedQuery:
+    select_sql: str  # the landing rows (without lineage) plus the reader's ``filename``
+    checks: dict[str, ParseCheck]  # by landing column
+    reader_sql: str
+
+
+EXPECTED_KIND = {"DOUBLE": "a number", "TIMESTAMP": "a timestamp"}
+
+
+def build_conform_query(con: duckdb.DuckDBPyConnection, files: list[Path], format_name: str,
+                        describe_file) -> ConformedQuery:
+    """Build the SELECT that turns these files into landing rows (no data is read yet)."""
+    kinds = {file_kind(p) for p in files}
+    if len(kinds) != 1:
+        raise IngestionError(f"{describe_file(files[0])}: a delivery mixes parquet and csv files; re-deliver it")
+    reader = reader_sql(files, kinds.pop(), format_name)
+    source_types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader})")
+                        .fetchall())
+    sources = _map_sources(format_name, source_types)
+    schema = SCHEMAS[format_name]
+    missing = [col for col in schema.required if col not in sources.names]
+    if missing:
+        raise IngestionError(
+            f"{', '.join(describe_file(f) for f in files[:3])}: required column(s) {', '.join(missing)} "
+            f"missing from this {format_name} delivery; check the export's column selection and re-deliver"
+        )
+    expressions, checks = [], {}
+    for name, type_ in schema.columns:
+        if name in sources.names:
+            source = sources.names[name]
+            expr, condition = _cast(source, sources.types[source], type_)
+            if condition:
+                checks[name] = ParseCheck(source, condition, EXPECTED_KIND.get(type_, "a JSON object"))
+        elif name == "resource_tags" and format_name == CUR_LEGACY:
+            expr = _folded_map(sources.tag_columns)
+        elif name in sources.map_columns:
+            expr = _folded_map(sources.map_columns[name])
+        else:
+            expr = f"CAST(NULL AS {type_})"
+        expressions.append(f"{expr} AS {quote_identifier(name)}")
+    select_sql = f"SELECT {', '.join(expressions)}, filename FROM {reader}"
+    return ConformedQuery(select_sql, checks, reader)
+
+
+def raise_on_unparseable_values(con: duckdb.DuckDBPyConnection, query: ConformedQuery, files: list[Path],
+                                format_name: str, describe_file) -> None:
+    """Raise naming the first file, row and column whose value does not parse as its landing type."""
+    if not query.checks:
+        return
+    flags = ", ".join(f"count_if({check.bad_value_condition})" for check in query.checks.values())
+    counts = con.execute(f"SELECT {flags} FROM {query.reader_sql}").fetchone()
+    bad = [(column, n) for column, n in zip(query.checks, counts) if n]
+    if not bad:
+        return
+    column, count = bad[0]
+    check = query.checks[column]
+    for path in files:
+        reader = reader_sql([path], file_kind(path), format_name)
+        row = con.execute(
+            f"SELECT rn, value FROM (SELECT row_number() OVER () AS rn, "
+            f"{quote_identifier(check.source_column)} AS value, {check.bad_value_condition} AS bad "
+            f"FROM {reader}) WHERE bad ORDER BY rn LIMIT 1"
+        ).fetchone()
+        if row:
+            raise IngestionError(
+                f"{describe_file(path)}: column {check.source_column!r}, data row {row[0]}: "
+                f"{row[1]!r} is not {check.expected} ({count} such value(s) in this delivery). "
+                "Fix the export or re-deliver the period; nothing was loaded for it."
+            )
+    raise IngestionError(f"{describe_file(files[0])}: {count} unparseable value(s) in column {column}")

@@ -1,0 +1,199 @@
+"""Find the exports in a location and the current delivery of each billing period.
+
+Three delivery layouts are recognised (see docs/domain.md):
+
+* AWS Data Exports (CUR 2.0 and FOCUS):
+  ``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` whose
+  ``dataFiles`` list the files of the current delivery (``executionId``).
+  Which table it is (CUR 2.0 or FOCUS) is read from the manifest's columns.
+* Legacy CUR with manifests (CSV.gz, or parquet without Athena):
+  ``<report>/<yyyymmdd-yyyymmdd>/<report>-Manifest.json`` whose ``reportKeys``
+  list the files of the current delivery (``assemblyId``).
+* Legacy CUR in the Athena layout: ``<report>/<report>/year=YYYY/month=M/*.parquet``,
+  overwritten in place, with a ``cost_and_usage_data_status`` table beside it;
+  the delivery id is a hash of the files' names, sizes and ETags.
+
+Only the manifest decides which files belong to a delivery: stale files of an
+earlier delivery that are still in the folder are never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from orchestration.ingestion.errors import IngestionError, NoExportsFoundError
+from orchestration.ingestion.storage import ExportStore, StoredObject, safe_relative_key
+from orchestration.landing_schema import CUR2, CUR_LEGACY, FOCUS
+
+log = logging.getLogger(__name__)
+
+DATA_EXPORTS_MANIFEST = re.compile(
+    r"^(?P<root>(?:.*/)?)(?P<export>[^/]+)/metadata/BILLING_PERIOD=(?P<period>\d{4}-\d{2})/[^/]+-Manifest\.json$"
+)
+LEGACY_MANIFEST = re.compile(
+    r"^(?P<root>(?:.*/)?)(?P<export>[^/]+)/(?P<start>\d{8})-(?P<end>\d{8})/(?P=export)-Manifest\.json$"
+)
+ATHENA_DATA = re.compile(
+    r"^(?P<root>(?:.*/)?)(?P<export>[^/]+)/(?P=export)/year=(?P<year>\d{4})/month=(?P<month>\d{1,2})/[^/]+\.parquet$"
+)
+ATHENA_STATUS = re.compile(
+    r"^(?P<root>(?:.*/)?)(?P<export>[^/]+)/cost_and_usage_data_status/[^/]+\.parquet$"
+)
+DATA_FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".csv.zip")
+
+# Columns that tell a FOCUS table from a CUR one in a Data Exports manifest.
+FOCUS_MARKER_COLUMNS = {"BilledCost", "ChargePeriodStart", "BillingAccountId"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The current delivery of one export for one billing period."""
+
+    format: str  # cur2 | cur_legacy | focus
+    layout: str  # data_exports | legacy_manifest | athena
+    export_name: str
+    export_root: str  # key prefix of the export folder, relative to the store root
+    billing_period: str  # YYYY-MM
+    delivery_id: str
+    data_keys: tuple[str, ...]
+    manifest_key: str | None = None
+    ready: bool = True  # False while AWS reports UPDATE_IN_PROGRESS
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def export_id(self) -> str:
+        return f"{self.format}/{self.export_name}"
+
+
+def _parse_manifest(store: ExportStore, key: str) -> dict:
+    try:
+        manifest = json.loads(store.read_bytes(key))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IngestionError(
+            f"{store.describe(key)}: manifest is not valid JSON ({exc}); wait for the next delivery or remove it"
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise IngestionError(f"{store.describe(key)}: manifest is not a JSON object")
+    return manifest
+
+
+def _resolve_manifest_entry(store: ExportStore, manifest_key: str, export_dir: str, export_name: str,
+                            entry: str) -> str:
+    """Turn a manifest's file reference (s3://bucket/key or bucket-relative key) into a store key.
+
+    Manifests name files by their full key in the bucket they were delivered to;
+    the same folder may since have been synced elsewhere (another bucket, a
+    prefix, a local disk).  The part after ``<export>/`` is stable, so anchor there.
+    """
+    key = urlparse(entry).path.lstrip("/") if entry.startswith("s3://") else entry.lstrip("/")
+    context = f"{store.describe(manifest_key)}: data file {entry!r}"
+    safe_relative_key(key, context=context)
+    marker = f"{export_name}/"
+    index = key.find(f"/{marker}") + 1 if f"/{marker}" in key else (0 if key.startswith(marker) else -1)
+    if index < 0:
+        raise IngestionError(f"{context} is not inside the export folder {export_name!r}; fix the manifest")
+    return safe_relative_key(export_dir + key[index + len(marker):], context=context)
+
+
+def _manifest_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -> list[Delivery]:
+    deliveries = []
+    for key in objects:
+        if match := DATA_EXPORTS_MANIFEST.match(key):
+            manifest = _parse_manifest(store, key)
+            columns = {c.get("name") if isinstance(c, dict) else c for c in manifest.get("columns", [])}
+            fmt = FOCUS if columns & FOCUS_MARKER_COLUMNS else CUR2
+            refs = manifest.get("dataFiles")
+            delivery_id = manifest.get("executionId")
+            layout = "data_exports"
+            period = match["period"]
+        elif match := LEGACY_MANIFEST.match(key):
+            manifest = _parse_manifest(store, key)
+            fmt, layout = CUR_LEGACY, "legacy_manifest"
+            refs = manifest.get("reportKeys")
+            delivery_id = manifest.get("assemblyId")
+            period = f"{match['start'][:4]}-{match['start'][4:6]}"
+        else:
+            continue
+        if not isinstance(refs, list) or not delivery_id:
+            missing = "dataFiles/reportKeys" if not isinstance(refs, list) else "executionId/assemblyId"
+            raise IngestionError(f"{store.describe(key)}: manifest lacks {missing}; it is not a complete manifest")
+        export_dir = f"{match['root']}{match['export']}/"
+        data_keys = tuple(
+            _resolve_manifest_entry(store, key, export_dir, match["export"], ref) for ref in refs
+        )
+        for data_key in data_keys:
+            if data_key not in objects:
+                raise IngestionError(
+                    f"{store.describe(key)}: manifest lists data file {store.describe(data_key)} "
+                    "which does not exist; the delivery is incomplete — wait for AWS to finish "
+                    "writing it, or re-deliver the period"
+                )
+        deliveries.append(Delivery(fmt, layout, match["export"], export_dir, period, str(delivery_id),
+                                   data_keys, manifest_key=key))
+    return deliveries
+
+
+def _athena_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -> list[Delivery]:
+    grouped: dict[tuple[str, str, str], list[StoredObject]] = defaultdict(list)
+    status_keys: dict[str, str] = {}
+    for key, obj in objects.items():
+        if match := ATHENA_DATA.match(key):
+            period = f"{match['year']}-{int(match['month']):02d}"
+            grouped[(match["root"], match["export"], period)].append(obj)
+        elif match := ATHENA_STATUS.match(key):
+            status_keys[f"{match['root']}{match['export']}/"] = key
+    deliveries = []
+    for (root, export, period), files in sorted(grouped.items()):
+        export_dir = f"{root}{export}/"
+        ready = _athena_status_ready(store, status_keys.get(export_dir))
+        digest = hashlib.sha256(
+            "\n".join(f"{o.key}\t{o.size}\t{o.version}" for o in sorted(files, key=lambda o: o.key)).encode()
+        ).hexdigest()[:32]
+        deliveries.append(Delivery(CUR_LEGACY, "athena", export, export_dir, period, f"sha256:{digest}",
+                                   tuple(o.key for o in sorted(files, key=lambda o: o.key)), ready=ready))
+    return deliveries
+
+
+def _athena_status_ready(store: ExportStore, status_key: str | None) -> bool:
+    if status_key is None:
+        return True  # exports without Athena integration have no status table
+    import io
+
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(store.read_bytes(status_key)))
+    except Exception as exc:
+        raise IngestionError(f"{store.describe(status_key)}: unreadable status table ({exc})") from exc
+    if "status" not in table.column_names:
+        raise IngestionError(f"{store.describe(status_key)}: status table has no 'status' column")
+    statuses = {str(s).upper() for s in table.column("status").to_pylist()}
+    return statuses <= {"READY"}
+
+
+def discover_deliveries(store: ExportStore) -> list[Delivery]:
+    """Every export's current delivery per billing period, sorted by period then export."""
+    objects = {o.key: o for o in store.list_objects()}
+    deliveries = _manifest_deliveries(store, objects) + _athena_deliveries(store, objects)
+    if not deliveries:
+        sample = ", ".join(list(objects)[:5]) or "no files at all"
+        raise NoExportsFoundError(
+            f"{store.uri}: no CUR 2.0, legacy CUR or FOCUS export found (saw {len(objects)} files: {sample}). "
+            "Expected <export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json (Data Exports), "
+            "<report>/<yyyymmdd-yyyymmdd>/<report>-Manifest.json (legacy CUR) or "
+            "<report>/<report>/year=YYYY/month=M/*.parquet (legacy CUR for Athena). "
+            "Point FINOPS_EXPORT_URI at the folder or prefix that holds the export folders."
+        )
+    for delivery in deliveries:
+        for data_key in delivery.data_keys:
+            if not data_key.lower().endswith(DATA_FILE_SUFFIXES):
+                raise IngestionError(
+                    f"{store.describe(data_key)}: unsupported data file type; expected parquet, csv or csv.gz"
+                )
+    return sorted(deliveries, key=lambda d: (d.billing_period, d.format, d.export_name))

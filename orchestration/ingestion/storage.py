@@ -1,0 +1,193 @@
+"""Read-only access to an export location: an S3 prefix (boto3) or a local folder.
+
+Keys are always relative to the location's root and use "/".  Credentials come
+from boto3's standard chain (environment, profile, instance role, and
+``AWS_ENDPOINT_URL`` for S3-compatible endpoints); they are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from orchestration.ingestion.errors import IngestionError, UnsafeKeyError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str  # relative to the store root
+    size: int
+    version: str  # ETag on S3, mtime_ns locally: changes when the object is rewritten
+
+
+def safe_relative_key(key: str, *, context: str) -> str:
+    """Normalise a relative key and refuse one that would leave its root."""
+    if key.startswith("/") or "\\" in key:
+        raise UnsafeKeyError(f"{context}: key {key!r} is absolute or uses backslashes; refusing to load it")
+    parts = key.split("/")
+    if any(part == ".." for part in parts):
+        raise UnsafeKeyError(
+            f"{context}: key {key!r} contains '..' and would escape the export/landing folder; "
+            "refusing to load it. Fix the manifest or remove the object."
+        )
+    normalised = posixpath.normpath(key)
+    if normalised in ("", "."):
+        raise UnsafeKeyError(f"{context}: empty key")
+    return normalised
+
+
+class ExportStore(Protocol):
+    uri: str
+
+    def list_objects(self) -> list[StoredObject]: ...
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def local_path(self, key: str, scratch_dir: Path) -> Path:
+        """A local file with the object's content (downloaded into scratch_dir if remote)."""
+        ...
+
+    def describe(self, key: str) -> str:
+        """How to name the object in messages (its full URI)."""
+        ...
+
+
+class LocalStore:
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.uri = str(self.root)
+        if not self.root.is_dir():
+            raise IngestionError(
+                f"export location {self.root} does not exist or is not a folder; "
+                "set FINOPS_EXPORT_URI to an s3://bucket/prefix or an existing folder"
+            )
+
+    def list_objects(self) -> list[StoredObject]:
+        objects = []
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                key = path.relative_to(self.root).as_posix()
+                objects.append(StoredObject(key, stat.st_size, str(stat.st_mtime_ns)))
+        return objects
+
+    def _path(self, key: str) -> Path:
+        key = safe_relative_key(key, context=self.uri)
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise UnsafeKeyError(f"{self.uri}: key {key!r} resolves outside the export folder; refusing it")
+        return path
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def local_path(self, key: str, scratch_dir: Path) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise IngestionError(f"{self.describe(key)}: file not found")
+        return path
+
+    def describe(self, key: str) -> str:
+        return str(self.root / key)
+
+
+class _Progress:
+    """Logs a download's progress every few seconds (boto3 calls it from worker threads)."""
+
+    def __init__(self, name: str, size: int, interval_s: float = 5.0):
+        self.name, self.size, self.interval_s = name, size, interval_s
+        self.done = 0
+        self.started = self.last = time.monotonic()
+        self.lock = threading.Lock()
+
+    def __call__(self, nbytes: int) -> None:
+        with self.lock:
+            self.done += nbytes
+            now = time.monotonic()
+            if now - self.last >= self.interval_s and self.size:
+                self.last = now
+                rate = self.done / max(now - self.started, 1e-9) / 1e6
+                log.info("downloading %s: %.0f%% of %.1f MB (%.1f MB/s)", self.name,
+                         100 * self.done / self.size, self.size / 1e6, rate)
+
+
+class S3Store:
+    def __init__(self, uri: str):
+        parsed = urlparse(uri)
+        self.uri = uri.rstrip("/")
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.strip("/")
+        if not self.bucket:
+            raise IngestionError(f"export location {uri!r} has no bucket; expected s3://bucket/prefix")
+        import boto3  # imported here so local-folder users never need AWS configuration
+
+        # The standard credential chain and AWS_ENDPOINT_URL apply; nothing is logged.
+        self.client = boto3.client("s3")
+        self._sizes: dict[str, int] = {}
+
+    def _full_key(self, key: str) -> str:
+        key = safe_relative_key(key, context=self.uri)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def list_objects(self) -> list[StoredObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        objects = []
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(prefix):]
+                    if key and not key.endswith("/"):
+                        objects.append(StoredObject(key, item["Size"], item["ETag"].strip('"')))
+                        self._sizes[key] = item["Size"]
+        except self.client.exceptions.NoSuchBucket as exc:
+            raise IngestionError(f"{self.uri}: bucket {self.bucket!r} does not exist") from exc
+        except Exception as exc:  # botocore errors carry no credentials in their text
+            if type(exc).__name__ in ("ClientError", "EndpointConnectionError", "NoCredentialsError"):
+                raise IngestionError(f"{self.uri}: cannot list the export location: {exc}") from exc
+            raise
+        return sorted(objects, key=lambda o: o.key)
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._full_key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise IngestionError(f"{self.describe(key)}: object not found") from exc
+
+    def exists(self, key: str) -> bool:
+        return key in self._sizes
+
+    def local_path(self, key: str, scratch_dir: Path) -> Path:
+        target = (scratch_dir / safe_relative_key(key, context=self.uri)).resolve()
+        if not target.is_relative_to(scratch_dir.resolve()):
+            raise UnsafeKeyError(f"{self.describe(key)}: would be written outside {scratch_dir}; refusing it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = self._sizes.get(key, 0)
+        log.info("downloading %s (%.1f MB)", self.describe(key), size / 1e6)
+        try:
+            self.client.download_file(self.bucket, self._full_key(key), str(target),
+                                      Callback=_Progress(self.describe(key), size))
+        except Exception as exc:
+            if type(exc).__name__ == "ClientError":
+                raise IngestionError(f"{self.describe(key)}: download failed: {exc}") from exc
+            raise
+        return target
+
+    def describe(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full_key(key)}"
+
+
+def open_store(uri: str) -> ExportStore:
+    if uri.startswith("s3://"):
+        return S3Store(uri)
+    if "://" in uri:
+        raise IngestionError(f"export location {uri!r}: only s3:// URIs and local folders are supported")
+    return LocalStore(Path(uri).expanduser())
