@@ -60,6 +60,27 @@ def reader_sql(files: list[Path], kind: str, format_name: str) -> str:
             f"filename = true, nullstr = {nulls}, auto_detect = true, strict_mode = true)")
 
 
+def verify_gzip_complete(path: Path, describe_file) -> None:
+    """Read a .gz file to its end: a truncated download must fail, not load fewer rows."""
+    import zlib
+
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                decompressor.decompress(chunk)
+                while decompressor.unused_data:  # concatenated gzip members
+                    rest = decompressor.unused_data
+                    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    decompressor.decompress(rest)
+    except zlib.error as exc:
+        raise IngestionError(f"{describe_file(path)}: cannot read this gzip file ({exc}); it is corrupt: "
+                             "re-deliver the period (or remove the file); nothing was loaded for it.") from exc
+    if not decompressor.eof:
+        raise IngestionError(f"{describe_file(path)}: the gzip stream ends early, the file is truncated: "
+                             "re-deliver the period (or re-download it); nothing was loaded for it.")
+
+
 def file_kind(path: Path) -> str:
     return "parquet" if path.name.lower().endswith(".parquet") else "csv"
 
@@ -151,6 +172,9 @@ def build_conform_query(con: duckdb.DuckDBPyConnection, files: list[Path], forma
     kinds = {file_kind(p) for p in files}
     if len(kinds) != 1:
         raise IngestionError(f"{describe_file(files[0])}: a delivery mixes parquet and csv files; re-deliver it")
+    for path in files:
+        if path.name.lower().endswith(".gz"):
+            verify_gzip_complete(path, describe_file)
     reader = reader_sql(files, kinds.pop(), format_name)
     source_types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader})")
                         .fetchall())

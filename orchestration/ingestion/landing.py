@@ -98,9 +98,10 @@ def landed_delivery(landing_dir: Path, delivery: Delivery) -> dict | None:
 def _connect(threads: int, memory_limit: str, temp_dir: Path) -> duckdb.DuckDBPyConnection:
     install_bundled_extensions()
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
-                                 "temp_directory": str(temp_dir), "enable_progress_bar": False})
+                                 "temp_directory": str(temp_dir)})
     # Set after connecting: the built-in icu extension is not loaded yet while config applies.
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")  # row numbers in error messages follow the file
     return con
 

@@ -1,0 +1,199 @@
+"""`finops`: build the warehouse from billing exports, or try it on a generated organisation.
+
+    finops demo  [--rows N] [--periods YYYY-MM ...]
+    finops build [--export-uri URI] [--period YYYY-MM ...]
+
+Both run the same Dagster jobs the UI shows, in-process, recorded in the
+Dagster instance at $DAGSTER_HOME (default $FINOPS_DATA_DIR/dagster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger("finops")
+
+
+class BuildFailed(Exception):
+    """A job failed; the message says which step and why."""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    from orchestration.ingestion.errors import IngestionError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, IngestionError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def parse_dbt_project() -> None:
+    """Refresh the dbt manifest the Dagster definitions are built from (models may have changed)."""
+    dbt = Path(sys.executable).with_name("dbt")
+    completed = subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", ".", "--project-dir", "."],
+                               cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BuildFailed(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
+
+
+def discover_periods(export_uri: str, requested: list[str] | None) -> list[str]:
+    from orchestration.ingestion.discovery import discover_deliveries
+    from orchestration.ingestion.errors import IngestionError
+    from orchestration.ingestion.storage import open_store
+
+    found = sorted({d.billing_period for d in discover_deliveries(open_store(export_uri))})
+    if not requested:
+        return found
+    unknown = sorted(set(requested) - set(found))
+    if unknown:
+        raise IngestionError(f"{export_uri}: no export holds billing period(s) {', '.join(unknown)} "
+                             f"(found: {', '.join(found)})")
+    return sorted(set(requested))
+
+
+def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:
+    """Land every period (or those named), then build and test every dbt model. Returns the periods."""
+    settings.export_to_env()
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    from orchestration.duckdb_setup import install_bundled_extensions
+    from orchestration.ingestion.landing import ensure_landing_layout
+
+    install_bundled_extensions()
+    ensure_landing_layout(settings.landing_dir)
+    periods = discover_periods(settings.export_uri, periods)
+    parse_dbt_project()
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
+    with dg.DagsterInstance.get() as instance:
+        for period in periods:
+            print(f"  loading billing period {period} ...", flush=True)
+            _execute(defs.get_job_def("load_billing_period"), instance, run_config, f"landing of {period}",
+                     partition_key=period)
+        print("  building the dbt models and running their tests ...", flush=True)
+        _execute(defs.get_job_def("build_warehouse"), instance, run_config, "dbt build")
+    return periods
+
+
+def _execute(job, instance, run_config, what: str, **kwargs) -> None:
+    try:
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True, **kwargs)
+    except Exception as exc:  # re-raised with the user-facing cause, not Dagster's wrapper
+        cause = _root_cause(exc)
+        raise BuildFailed(f"{what} failed: {cause}") from exc
+    if not result.success:
+        raise BuildFailed(f"{what} failed (run {result.run_id}); see the Dagster UI for details")
+
+
+def warehouse_summary(settings: Settings) -> str:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute("""
+            select strftime(billing_period, '%Y-%m'), sum(line_item_count), sum(billed_cost), sum(effective_cost),
+                   sum(case when allocation_method = 'unallocated' then billed_cost else 0 end),
+                   any_value(billing_currency)
+            from marts.fct_cost_allocated_daily group by billing_period order by billing_period
+        """).fetchall()
+    lines = [f"  {'period':<8} {'line items':>12} {'billed':>16} {'amortized':>16} {'untagged':>9}"]
+    for period, items, billed, amortized, untagged, currency in rows:
+        share = f"{100 * untagged / billed:.1f}%" if billed else "-"
+        lines.append(f"  {period:<8} {items:>12,} {billed:>12,.2f} {currency} {amortized:>12,.2f} {currency} "
+                     f"{share:>9}")
+    total_items = sum(r[1] for r in rows)
+    total_billed = sum(r[2] for r in rows)
+    total_amortized = sum(r[3] for r in rows)
+    total_untagged = sum(r[4] for r in rows)
+    lines.append(f"  {'total':<8} {total_items:>12,} {total_billed:>16,.2f} {total_amortized:>16,.2f} "
+                 f"{(100 * total_untagged / total_billed if total_billed else 0):>8.1f}%")
+    return "\n".join(lines)
+
+
+def print_summary(settings: Settings, periods: list[str]) -> None:
+    print()
+    print(f"Loaded {len(periods)} billing period(s): {', '.join(periods)}")
+    print(warehouse_summary(settings))
+    print()
+    print(f"Warehouse (DuckDB):  {settings.warehouse_path}   (schema 'marts')")
+    print(f"Dagster UI:          DAGSTER_HOME={settings.dagster_home} FINOPS_DATA_DIR={settings.data_dir} "
+          f".venv/bin/dagster dev -m orchestration.definitions")
+
+
+def default_demo_periods(today: date | None = None, months: int = 3) -> list[str]:
+    """The `months` complete billing periods before the current one."""
+    today = today or date.today()
+    year, month = today.year, today.month
+    periods = []
+    for _ in range(months):
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+        periods.append(f"{year:04d}-{month:02d}")
+    return sorted(periods)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from orchestration.sample_data import write_sample_exports
+
+    settings = Settings.from_env()
+    periods = args.periods or default_demo_periods()
+    out_dir = settings.sample_exports_dir
+    print(f"Generating sample exports for a demo organisation: {len(periods)} months x {args.rows:,} "
+          f"line items -> {out_dir}", flush=True)
+    write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed)
+    settings = dataclasses.replace(settings, export_uri=str(out_dir))
+    built = run_build(settings, verbose=args.verbose)
+    print_summary(settings, built)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    if args.export_uri:
+        settings = dataclasses.replace(settings, export_uri=args.export_uri)
+    built = run_build(settings, args.period, verbose=args.verbose)
+    print_summary(settings, built)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="finops", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster and dbt progress logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate sample exports for a demo organisation and build everything")
+    demo.add_argument("--rows", type=int, default=200_000, help="line items per billing period (default 200,000)")
+    demo.add_argument("--periods", nargs="+", metavar="YYYY-MM", help="billing periods (default: last 3 months)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+    build = sub.add_parser("build", help="load exports and build every mart")
+    build.add_argument("--export-uri", help="s3://bucket/prefix or a folder (default: $FINOPS_EXPORT_URI)")
+    build.add_argument("--period", nargs="+", metavar="YYYY-MM", help="only these billing periods")
+    build.set_defaults(func=cmd_build)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from orchestration.ingestion.errors import IngestionError
+
+    try:
+        args.func(args)
+    except (IngestionError, BuildFailed) as exc:
+        print(f"finops: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

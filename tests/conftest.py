@@ -1,0 +1,80 @@
+"""Shared fixtures: a real S3 endpoint (moto's server on 127.0.0.1) and scratch data dirs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SAMPLES_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared" / "samples").resolve()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free loopback port, with the boto3 environment pointing at it."""
+    port = _free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("moto_server did not start")
+            time.sleep(0.1)
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_DEFAULT_REGION")}
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "moto-secret-never-logged", "AWS_DEFAULT_REGION": "us-east-1"})
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, request):
+    """A fresh, empty bucket for one test."""
+    import boto3
+
+    name = "t-" + request.node.name.lower().replace("_", "-")[:50].strip("-")
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=name)
+    return name
+
+
+def upload_folder(local_dir: Path, bucket: str, prefix: str = "") -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    for path in sorted(local_dir.rglob("*")):
+        if path.is_file():
+            key = path.relative_to(local_dir).as_posix()
+            client.upload_file(str(path), bucket, f"{prefix}/{key}" if prefix else key)
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES_DIR.is_dir():
+        pytest.fail(f"the shared samples are expected at {SAMPLES_DIR}")
+    return SAMPLES_DIR
