@@ -29,7 +29,11 @@ BILLING_PERIODS = dg.MonthlyPartitionsDefinition(
 
 
 class FinopsSettings(dg.ConfigurableResource):
-    """Where exports are read from and the warehouse lives (defaults: the FINOPS_* variables)."""
+    """Where exports are read from and the warehouse lives.
+
+    Resolved from the FINOPS_* environment variables when a run starts (not at
+    import), so `finops build --export-uri ...` and the UI agree.
+    """
 
     export_uri: str
     data_dir: str
@@ -38,9 +42,10 @@ class FinopsSettings(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> "FinopsSettings":
-        settings = Settings.from_env()
-        return cls(export_uri=settings.export_uri, data_dir=str(settings.data_dir),
-                   duckdb_threads=settings.duckdb_threads, duckdb_memory_limit=settings.duckdb_memory_limit)
+        Settings.from_env().export_to_env()  # fills in the defaults of unset variables
+        return cls(export_uri=dg.EnvVar("FINOPS_EXPORT_URI"), data_dir=dg.EnvVar("FINOPS_DATA_DIR"),
+                   duckdb_threads=dg.EnvVar.int("FINOPS_DUCKDB_THREADS"),
+                   duckdb_memory_limit=dg.EnvVar("FINOPS_DUCKDB_MEMORY_LIMIT"))
 
 
 @dg.multi_asset(
