@@ -82,10 +82,10 @@ def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: 
     with dg.DagsterInstance.get() as instance:
         for period in periods:
             print(f"  loading billing period {period} ...", flush=True)
-            _execute(defs.get_job_def("load_billing_period"), instance, run_config, f"landing of {period}",
+            _execute(defs.resolve_job_def("load_billing_period"), instance, run_config, f"landing of {period}",
                      partition_key=period)
         print("  building the dbt models and running their tests ...", flush=True)
-        _execute(defs.get_job_def("build_warehouse"), instance, run_config, "dbt build")
+        _execute(defs.resolve_job_def("build_warehouse"), instance, run_config, "dbt build")
     return periods
 
 

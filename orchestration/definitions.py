@@ -5,7 +5,6 @@ dbt models are assets downstream of them, their tests are asset checks.  Python
 stays thin here: S3 and manifests in ``ingestion``, transformations in dbt.
 """
 
-from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
@@ -107,7 +106,7 @@ def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 
 load_billing_period = dg.define_asset_job(
-    "load_billing_period", selection=dg.AssetSelection.groups("landing"), partitions_def=BILLING_PERIODS,
+    "load_billing_period", selection=dg.AssetSelection.groups("landing"),
     description="Land the current delivery of every export for one billing period.",
 )
 build_warehouse = dg.define_asset_job(

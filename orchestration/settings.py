@@ -21,7 +21,7 @@ class Settings:
     export_uri: str
     duckdb_threads: int
     duckdb_memory_limit: str
-    first_billing_period: str  # the first monthly partition Dagster offers (YYYY-MM-DD)
+    first_billing_period: str  # the first monthly partition Dagster offers (YYYY-MM)
 
     @property
     def landing_dir(self) -> Path:
@@ -47,7 +47,7 @@ class Settings:
             export_uri=os.environ.get("FINOPS_EXPORT_URI") or str(data_dir / "sample-exports"),
             duckdb_threads=int(os.environ.get("FINOPS_DUCKDB_THREADS", os.cpu_count() or 2)),
             duckdb_memory_limit=os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "4GB"),
-            first_billing_period=os.environ.get("FINOPS_FIRST_BILLING_PERIOD", "2018-01") + "-01",
+            first_billing_period=os.environ.get("FINOPS_FIRST_BILLING_PERIOD", "2018-01"),
         )
 
     def export_to_env(self) -> None:

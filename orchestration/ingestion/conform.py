@@ -216,6 +216,7 @@ def raise_on_unparseable_values(con: duckdb.DuckDBPyConnection, query: Conformed
         return
     column, count = bad[0]
     check = query.checks[column]
+    con.execute("SET preserve_insertion_order = true")  # so that row_number() follows the file's rows
     for path in files:
         reader = reader_sql([path], file_kind(path), format_name)
         row = con.execute(
