@@ -10,6 +10,7 @@ Dagster instance at $DAGSTER_HOME (default $FINOPS_DATA_DIR/dagster).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -66,6 +67,9 @@ def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: 
     """Land every period (or those named), then build and test every dbt model. Returns the periods."""
     settings.export_to_env()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_config = settings.dagster_home / "dagster.yaml"
+    if not instance_config.exists():  # defaults: run history and event logs in sqlite under DAGSTER_HOME
+        instance_config.write_text("telemetry:\n  enabled: false\n")
     from orchestration.duckdb_setup import install_bundled_extensions
     from orchestration.ingestion.landing import ensure_landing_layout
 
@@ -79,13 +83,20 @@ def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: 
     from orchestration.definitions import defs
 
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
-    with dg.DagsterInstance.get() as instance:
-        for period in periods:
-            print(f"  loading billing period {period} ...", flush=True)
-            _execute(defs.resolve_job_def("load_billing_period"), instance, run_config, f"landing of {period}",
-                     partition_key=period)
-        print("  building the dbt models and running their tests ...", flush=True)
-        _execute(defs.resolve_job_def("build_warehouse"), instance, run_config, "dbt build")
+    log_path = settings.data_dir / "logs" / "finops-build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's own progress lines go to stdout (dagster-dbt forwards them there); keep them in a
+    # log file unless --verbose, so the terminal shows what a person needs.
+    with dg.DagsterInstance.get() as instance, open(log_path, "w") as log_file:
+        output = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(log_file)
+        with output:
+            for period in periods:
+                print(f"  loading billing period {period} ...", file=sys.__stdout__, flush=True)
+                _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
+                         f"landing of {period}", partition_key=period)
+            print("  building the dbt models and running their tests ...", file=sys.__stdout__, flush=True)
+            _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
+                     f"dbt build (full log: {log_path})")
     return periods
 
 
@@ -182,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--period", nargs="+", metavar="YYYY-MM", help="only these billing periods")
     build.set_defaults(func=cmd_build)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from orchestration.ingestion.errors import IngestionError
 
     try:

@@ -122,6 +122,22 @@ def test_legacy_csv_schema_changing_between_months_lands_both(tmp_path, s3_bucke
                     ("2024-02-01", {"user:cost-center": "CC-1"}, "2024-02-02 00:00:00")]
 
 
+def test_legacy_csv_tag_columns_differing_only_in_case_stay_separate_tags(tmp_path):
+    header = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId", "lineItem/LineItemType",
+              "lineItem/UsageStartDate", "lineItem/UnblendedCost", "resourceTags/user:Team",
+              "resourceTags/user:team", "resourceTags/user:TEAM"]
+    write_legacy_csv_export(tmp_path / "exports", "cur", "2024-01", header, [
+        ["x1", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "1", "search", "", ""],
+        ["x2", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "2", "", "payments", ""],
+        ["x3", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "3", "", "", "identity"],
+    ], assembly_id="asm-1")
+    load_exports(str(tmp_path / "exports"), tmp_path / "landing")
+    rows = duckdb.sql(f"""select identity_line_item_id, resource_tags
+        from '{tmp_path}/landing/cur_legacy/**/*.parquet' order by 1""").fetchall()
+    assert rows == [("x1", {"user:Team": "search"}), ("x2", {"user:team": "payments"}),
+                    ("x3", {"user:TEAM": "identity"})]
+
+
 def test_unknown_line_item_types_load(tmp_path):
     write_data_export(tmp_path / "exports", "cur2-export", "2024-01", {
         "part-00001.parquet": [cur2_row("a", 3.0, line_item_type="SomethingAwsInventsNext")]},

@@ -51,13 +51,57 @@ class SourceColumns:
     map_columns: dict[str, dict[str, str]]  # landing map column -> {key: source column}
 
 
+CASE_DUPLICATE_MARK = "#"
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a csv or csv.gz file, exactly as written."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error):
+        return []  # unreadable: the read itself reports it, naming the file
+
+
+def distinct_column_names(header: list[str]) -> list[str]:
+    """Names DuckDB can hold apart.
+
+    DuckDB identifiers are case-insensitive, but legacy CUR writes one column
+    per tag key *as spelled*: ``resourceTags/user:Team`` and ``resourceTags/user:team``
+    are two different tags.  The second spelling gets a ``#2`` suffix here (and
+    the suffix is dropped again when the tag key is read from the name).
+    """
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen[name.lower()] = seen.get(name.lower(), 0) + 1
+        names.append(name if count == 1 else f"{name}{CASE_DUPLICATE_MARK}{count}")
+    return names
+
+
+def original_column_name(name: str) -> str:
+    base, mark, count = name.rpartition(CASE_DUPLICATE_MARK)
+    return base if mark and count.isdigit() else name
+
+
 def reader_sql(files: list[Path], kind: str, format_name: str) -> str:
-    paths = "[" + ", ".join(quote_literal(str(p)) for p in files) + "]"
+    """A DuckDB table function reading these files, with a ``filename`` column."""
     if kind == "parquet":
+        paths = "[" + ", ".join(quote_literal(str(p)) for p in files) + "]"
         return f"read_parquet({paths}, union_by_name = true, filename = true)"
     nulls = "['', 'NULL']" if format_name == FOCUS else "['']"
-    return (f"read_csv({paths}, header = true, all_varchar = true, union_by_name = true, "
-            f"filename = true, nullstr = {nulls}, auto_detect = true, strict_mode = true)")
+    readers = []
+    for path in files:
+        names = "[" + ", ".join(quote_literal(n) for n in distinct_column_names(csv_header(path))) + "]"
+        readers.append(f"SELECT * FROM read_csv({quote_literal(str(path))}, header = true, names = {names}, "
+                       f"all_varchar = true, filename = true, nullstr = {nulls}, strict_mode = true)")
+    if len(readers) == 1:
+        return f"({readers[0]})"
+    return "(" + " UNION ALL BY NAME ".join(readers) + ")"
 
 
 def verify_gzip_complete(path: Path, describe_file) -> None:
@@ -100,7 +144,7 @@ def _map_sources(format_name: str, source_types: dict[str, str]) -> SourceColumn
             continue
         tag_prefix = next((p for p in LEGACY_TAG_PREFIXES if source.startswith(p)), None)
         if tag_prefix:
-            tags[source[len(tag_prefix):]] = source
+            tags[original_column_name(source)[len(tag_prefix):]] = source
             continue
         target = legacy_csv_column_to_cur2(source) if "/" in source else source
         if target in landing_names:
@@ -226,7 +270,7 @@ def raise_on_unparseable_values(con: duckdb.DuckDBPyConnection, query: Conformed
         ).fetchone()
         if row:
             raise IngestionError(
-                f"{describe_file(path)}: column {check.source_column!r}, data row {row[0]}: "
+                f"{describe_file(path)}: column {original_column_name(check.source_column)!r}, data row {row[0]}: "
                 f"{row[1]!r} is not {check.expected} ({count} such value(s) in this delivery). "
                 "Fix the export or re-deliver the period; nothing was loaded for it."
             )

@@ -60,6 +60,10 @@ def ensure_landing_layout(landing_dir: Path) -> None:
 
 log = logging.getLogger(__name__)
 
+# Bumped whenever the way deliveries are conformed changes (columns, tag folding...):
+# a delivery landed by an older loader is landed again, not kept as "unchanged".
+LANDING_FORMAT_VERSION = 2
+
 
 @dataclass(frozen=True)
 class LandingResult:
@@ -119,7 +123,8 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
     target = target_dir / landing_file_name(delivery.export_name)
     sidecar = target.with_suffix(".delivery.json")
     current = landed_delivery(landing_dir, delivery)
-    if current and current["delivery_id"] == delivery.delivery_id and not force:
+    if (current and current["delivery_id"] == delivery.delivery_id and not force
+            and current.get("landing_format_version") == LANDING_FORMAT_VERSION):
         log.info("%s %s: delivery %s already landed", delivery.export_id, delivery.billing_period,
                  delivery.delivery_id)
         return LandingResult(delivery.format, delivery.export_name, delivery.billing_period,
@@ -146,7 +151,8 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
         with _connect(threads, memory_limit, scratch) as con:
             stats = _write_landing_file(con, delivery, local_files, key_of, describe, tmp_target)
         tmp_target.replace(target)  # the atomic swap
-        record = {"delivery_id": delivery.delivery_id, "format": delivery.format,
+        record = {"delivery_id": delivery.delivery_id, "landing_format_version": LANDING_FORMAT_VERSION,
+                  "format": delivery.format,
                   "export_name": delivery.export_name, "billing_period": delivery.billing_period,
                   "layout": delivery.layout, "manifest": delivery.manifest_key,
                   "source_files": list(delivery.data_keys), "landed_at": _utc_now().isoformat(),

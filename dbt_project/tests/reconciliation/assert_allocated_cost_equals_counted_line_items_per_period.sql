@@ -1,3 +1,6 @@
+-- Shown in Dagster as an asset check on fct_cost_allocated_daily.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_cost_allocated_daily'}}}) }}
+
 -- Money is conserved (design.md invariant): per billing period and currency, the
 -- allocation mart holds exactly the billed and effective cost of the counted line items,
 -- to the cent. Returns the periods that differ.

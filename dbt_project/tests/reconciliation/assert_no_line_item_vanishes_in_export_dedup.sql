@@ -1,3 +1,6 @@
+-- Shown in Dagster as an asset check on int_export_overlaps.
+{{ config(meta={'dagster': {'ref': {'name': 'int_export_overlaps'}}}) }}
+
 -- Nothing vanishes silently: per billing period, the counted line items plus the
 -- overlapping exports reported in int_export_overlaps add up to everything the three
 -- staging models hold (rows, billed and effective cost to the cent).
