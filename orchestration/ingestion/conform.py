@@ -219,7 +219,13 @@ def build_conform_query(con: duckdb.DuckDBPyConnection, files: list[Path], forma
     for path in files:
         if path.name.lower().endswith(".gz"):
             verify_gzip_complete(path, describe_file)
-    reader = reader_sql(files, kinds.pop(), format_name)
+    kind = kinds.pop()
+    reader = reader_sql(files, kind, format_name)
+    if kind == "csv":
+        # Parse the text once: validation and conversion then read the parsed rows
+        # (DuckDB spills this table to its temp directory beyond the memory limit).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_rows AS SELECT * FROM {reader}")
+        reader = "delivery_rows"
     source_types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader})")
                         .fetchall())
     sources = _map_sources(format_name, source_types)
