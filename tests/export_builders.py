@@ -76,6 +76,11 @@ def write_data_export(root: Path, export: str, period: str, files: dict[str, lis
     return path
 
 
+# The columns a legacy CUR CSV delivery must have (orchestration/landing_schema.CUR_REQUIRED, CSV-spelled).
+LEGACY_CSV_REQUIRED_HEADER = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId",
+                              "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UnblendedCost"]
+
+
 def write_legacy_csv_export(root: Path, report: str, period: str, header: list[str], rows: list[list[str]], *,
                             assembly_id: str, bucket: str = "finops-exports", prefix: str = "",
                             raw_gzip: bytes | None = None) -> Path:

@@ -19,6 +19,7 @@ from orchestration.ingestion.errors import IngestionError, NoExportsFoundError, 
 from orchestration.ingestion.landing import load_exports
 from tests.conftest import upload_folder
 from tests.export_builders import (
+    LEGACY_CSV_REQUIRED_HEADER,
     arrange_samples,
     cur2_row,
     write_data_export,
@@ -103,8 +104,7 @@ def test_a_newer_delivery_replaces_the_period(tmp_path, s3_bucket):
 
 
 def test_legacy_csv_schema_changing_between_months_lands_both(tmp_path, s3_bucket):
-    base = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId", "lineItem/LineItemType",
-            "lineItem/UsageStartDate", "lineItem/UnblendedCost"]
+    base = LEGACY_CSV_REQUIRED_HEADER
     write_legacy_csv_export(tmp_path / "exports", "cur", "2024-01", base + ["resourceTags/user:Team"],
                             [["x1", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "4.5",
                               "search"]], assembly_id="asm-jan")
@@ -123,9 +123,7 @@ def test_legacy_csv_schema_changing_between_months_lands_both(tmp_path, s3_bucke
 
 
 def test_legacy_csv_tag_columns_differing_only_in_case_stay_separate_tags(tmp_path):
-    header = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId", "lineItem/LineItemType",
-              "lineItem/UsageStartDate", "lineItem/UnblendedCost", "resourceTags/user:Team",
-              "resourceTags/user:team", "resourceTags/user:TEAM"]
+    header = LEGACY_CSV_REQUIRED_HEADER + ["resourceTags/user:Team", "resourceTags/user:team", "resourceTags/user:TEAM"]
     write_legacy_csv_export(tmp_path / "exports", "cur", "2024-01", header, [
         ["x1", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "1", "search", "", ""],
         ["x2", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "2", "", "payments", ""],
@@ -204,8 +202,7 @@ def test_corrupt_parquet_is_refused_and_named(landed_good_delivery):
 
 def test_truncated_csv_gz_is_refused_and_named(tmp_path):
     exports = tmp_path / "exports"
-    header = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId", "lineItem/LineItemType",
-              "lineItem/UsageStartDate", "lineItem/UnblendedCost"]
+    header = LEGACY_CSV_REQUIRED_HEADER
     rows = [[f"id{i}", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "1.0"] for i in range(2000)]
     write_legacy_csv_export(exports, "cur", "2024-01", header, rows, assembly_id="asm-1")
     landing = tmp_path / "landing"
@@ -245,8 +242,7 @@ def test_missing_required_column_is_refused_and_named(landed_good_delivery):
 
 def test_non_numeric_cost_is_refused_with_file_row_and_column(tmp_path):
     exports = tmp_path / "exports"
-    header = ["identity/LineItemId", "bill/PayerAccountId", "lineItem/UsageAccountId", "lineItem/LineItemType",
-              "lineItem/UsageStartDate", "lineItem/UnblendedCost"]
+    header = LEGACY_CSV_REQUIRED_HEADER
     good = [["a", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "1.0"]]
     write_legacy_csv_export(exports, "cur", "2024-01", header, good, assembly_id="asm-1")
     landing = tmp_path / "landing"
