@@ -2,6 +2,7 @@
 
     finops demo  [--rows N] [--periods YYYY-MM ...]
     finops build [--export-uri URI] [--period YYYY-MM ...]
+    finops report [--period YYYY-MM]
 
 Both run the same Dagster jobs the UI shows, in-process, recorded in the
 Dagster instance at $DAGSTER_HOME (default $FINOPS_DATA_DIR/dagster).
@@ -104,34 +105,74 @@ def _execute(job, instance, run_config, what: str, **kwargs) -> None:
     try:
         result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True, **kwargs)
     except Exception as exc:  # re-raised with the user-facing cause, not Dagster's wrapper
+        failed = _failed_blocking_checks(instance, _latest_run_id(instance, job.name))
+        if failed:
+            raise BuildFailed(f"{what}: blocking check failed:\n  " + "\n  ".join(failed)) from exc
         cause = _root_cause(exc)
         raise BuildFailed(f"{what} failed: {cause}") from exc
+    failed = _failed_blocking_checks(instance, result.run_id)
+    if failed:
+        raise BuildFailed(f"{what}: blocking check failed:\n  " + "\n  ".join(failed))
     if not result.success:
         raise BuildFailed(f"{what} failed (run {result.run_id}); see the Dagster UI for details")
 
 
+def _latest_run_id(instance, job_name: str) -> str | None:
+    import dagster as dg
+
+    runs = instance.get_run_records(dg.RunsFilter(job_name=job_name), limit=1)
+    return runs[0].dagster_run.run_id if runs else None
+
+
+def _failed_blocking_checks(instance, run_id: str | None) -> list[str]:
+    """'<asset>:<check> (billing period P): <what failed>' for each failed ERROR-severity check of the run."""
+    import dagster as dg
+
+    if run_id is None:
+        return []
+    failed = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data
+        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+            continue
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        failing = getattr((evaluation.metadata or {}).get("failing"), "value", None)
+        where = (f" (billing period {evaluation.partition})" if evaluation.partition
+                 else f" (billing period {failing})" if failing and failing != "none" else "")
+        failed.append(f"{name}{where}: {evaluation.description or 'failed'}")
+    return failed
+
+
 def warehouse_summary(settings: Settings) -> str:
+    """Per billing period: line items, billed and amortized cost, untagged and unallocated shares."""
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute("""
-            select strftime(billing_period, '%Y-%m'), sum(line_item_count), sum(billed_cost), sum(effective_cost),
-                   sum(case when allocation_method = 'unallocated' then billed_cost else 0 end),
-                   any_value(billing_currency)
-            from marts.fct_cost_allocated_daily group by billing_period order by billing_period
+            select strftime(billing_period, '%Y-%m'), line_item_count, canonical_billed_cost,
+                   canonical_effective_cost, untagged_billed_cost, unallocated_billed_cost
+            from marts.rpt_allocation_completeness order by billing_period
         """).fetchall()
-    lines = [f"  {'period':<8} {'line items':>12} {'billed':>16} {'amortized':>16} {'untagged':>9}"]
-    for period, items, billed, amortized, untagged, currency in rows:
-        share = f"{100 * untagged / billed:.1f}%" if billed else "-"
-        lines.append(f"  {period:<8} {items:>12,} {billed:>12,.2f} {currency} {amortized:>12,.2f} {currency} "
-                     f"{share:>9}")
-    total_items = sum(r[1] for r in rows)
-    total_billed = sum(r[2] for r in rows)
-    total_amortized = sum(r[3] for r in rows)
-    total_untagged = sum(r[4] for r in rows)
-    lines.append(f"  {'total':<8} {total_items:>12,} {total_billed:>16,.2f} {total_amortized:>16,.2f} "
-                 f"{(100 * total_untagged / total_billed if total_billed else 0):>8.1f}%")
+        currency = con.execute("select min(billing_currency) from marts.fct_cost_allocated_daily").fetchone()[0]
+    header = (f"  {'period':<8} {'line items':>12} {'billed ' + (currency or ''):>16} "
+              f"{'amortized':>16} {'untagged':>9} {'unallocated':>12}")
+    lines = [header]
+    totals = [0, 0.0, 0.0, 0.0, 0.0]
+    for period, *figures in rows:
+        totals = [t + f for t, f in zip(totals, figures)]
+        lines.append(_summary_line(period, *figures))
+    if len(rows) > 1:
+        lines.append(_summary_line("total", *totals))
     return "\n".join(lines)
+
+
+def _summary_line(label: str, items: int, billed: float, amortized: float, untagged: float,
+                  unallocated: float) -> str:
+    def share(part: float) -> str:
+        return f"{100 * part / billed:.1f}%" if billed else "-"
+
+    return (f"  {label:<8} {items:>12,} {billed:>16,.2f} {amortized:>16,.2f} {share(untagged):>9} "
+            f"{share(unallocated):>12}")
 
 
 def print_summary(settings: Settings, periods: list[str]) -> None:
@@ -142,6 +183,22 @@ def print_summary(settings: Settings, periods: list[str]) -> None:
     print(f"Warehouse (DuckDB):  {settings.warehouse_path}   (schema 'marts')")
     print(f"Dagster UI:          DAGSTER_HOME={settings.dagster_home} FINOPS_DATA_DIR={settings.data_dir} "
           f".venv/bin/dagster dev -m orchestration.definitions")
+    from orchestration.publish import published_path
+    from orchestration.reports import latest_report
+
+    published = published_path(settings.data_dir)
+    if published.exists():  # the BI copy and the review pack the build_warehouse job ends with
+        print(f"Published for BI:    {published}   (read-only copy, DuckDB {_duckdb_version()}; "
+              f"parquet in {published.parent / 'parquet'})")
+        pack = latest_report(settings.data_dir)
+        if pack:
+            print(f"Review pack:         {pack}   (open in a browser; `finops report --period YYYY-MM` for another month)")
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__
 
 
 def default_demo_periods(today: date | None = None, months: int = 3) -> list[str]:
@@ -166,6 +223,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"Generating sample exports for a demo organisation: {len(periods)} months x {args.rows:,} "
           f"line items -> {out_dir}", flush=True)
     write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed)
+    from orchestration.sample_data.drivers import write_sample_drivers  # business drivers for unit economics
+    write_sample_drivers(settings.data_dir, periods, args.seed, rows_per_period=args.rows)
     settings = dataclasses.replace(settings, export_uri=str(out_dir))
     built = run_build(settings, verbose=args.verbose)
     print_summary(settings, built)
@@ -177,6 +236,15 @@ def cmd_build(args: argparse.Namespace) -> None:
         settings = dataclasses.replace(settings, export_uri=args.export_uri)
     built = run_build(settings, args.period, verbose=args.verbose)
     print_summary(settings, built)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from orchestration.reports import write_review_pack
+
+    pack = write_review_pack(Settings.from_env().data_dir, args.period)
+    print(f"Monthly cost review pack for {pack.period}: {pack.path}")
+    if pack.unavailable:
+        print(f"  not available yet in the published warehouse: {', '.join(pack.unavailable)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,14 +260,22 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--export-uri", help="s3://bucket/prefix or a folder (default: $FINOPS_EXPORT_URI)")
     build.add_argument("--period", nargs="+", metavar="YYYY-MM", help="only these billing periods")
     build.set_defaults(func=cmd_build)
+    report = sub.add_parser("report", help="write the monthly cost review pack (HTML) from the published marts")
+    report.add_argument("--period", metavar="YYYY-MM", help="billing period (default: the last closed one published)")
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:  # long S3 downloads report their progress even when everything else is quiet
+        progress = logging.getLogger("orchestration.ingestion.storage")
+        progress.setLevel(logging.INFO)
+        progress.addHandler(logging.StreamHandler(sys.stderr))
     from orchestration.ingestion.errors import IngestionError
+    from orchestration.reports import ReportError
 
     try:
         args.func(args)
-    except (IngestionError, BuildFailed) as exc:
+    except (IngestionError, BuildFailed, ReportError) as exc:
         print(f"finops: error: {exc}", file=sys.stderr)
         return 1
     return 0

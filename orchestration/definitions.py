@@ -6,6 +6,7 @@ stays thin here: S3 and manifests in ``ingestion``, transformations in dbt.
 """
 
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,10 +15,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.alerts import build_alerts_asset
+from orchestration.checks import build_asset_checks
 from orchestration.ingestion.discovery import discover_deliveries
 from orchestration.ingestion.landing import ensure_landing_layout, land_delivery
 from orchestration.ingestion.storage import open_store
 from orchestration.landing_schema import FORMATS
+from orchestration.publish import build_publish_asset
+from orchestration.reports import build_review_pack_asset
+from orchestration.schedules import build_schedules
+from orchestration.sensors import build_delivery_sensor, build_warehouse_sensor
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 BILLING_PERIODS = dg.MonthlyPartitionsDefinition(
@@ -94,7 +101,9 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# DBT_TARGET_PATH (dbt's own variable) lets two checkouts or engineers share a project dir.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
+                         target_path=os.environ.get("DBT_TARGET_PATH", "target"))
 dbt_project.prepare_if_dev()
 
 
@@ -105,13 +114,25 @@ def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
 
 
+# Great Expectations suites (expectations/) as asset checks on the assets they guard, and
+# the alert routing downstream of the anomaly and budget marts.
+quality_checks = build_asset_checks(BILLING_PERIODS, FORMATS)
+cost_alerts = build_alerts_asset()
+# Group `publish`: the read-only copy BI tools open (after every mart and its blocking checks),
+# then the monthly cost review pack read from it.
+published_warehouse = build_publish_asset([key for key in finops_dbt_models.keys if key.path[0] == "marts"])
+monthly_review_pack = build_review_pack_asset()
+
 load_billing_period = dg.define_asset_job(
     "load_billing_period", selection=dg.AssetSelection.groups("landing"),
     description="Land the current delivery of every export for one billing period.",
 )
 build_warehouse = dg.define_asset_job(
-    "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_models),
-    description="Build every dbt model (seeds, staging, intermediate, marts) and run its tests.",
+    "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_models) | dg.AssetSelection.groups("alerts")
+                 | dg.AssetSelection.groups("publish"),
+    description="Build every dbt model (seeds, staging, intermediate, marts), run its tests and the "
+                "Great Expectations checks, route new cost alerts, then publish the marts for BI readers and "
+                "write the monthly review pack.",
 )
 
 
@@ -121,7 +142,11 @@ def _dbt_resource() -> DbtCliResource:
 
 
 defs = dg.Definitions(
-    assets=[landing, finops_dbt_models],
+    assets=[landing, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack],
+    asset_checks=quality_checks,
     jobs=[load_billing_period, build_warehouse],
+    schedules=build_schedules(load_billing_period),
+    sensors=[build_delivery_sensor(load_billing_period, BILLING_PERIODS),
+             build_warehouse_sensor(load_billing_period.name, build_warehouse)],
     resources={"finops": FinopsSettings.from_env(), "dbt": _dbt_resource()},
 )

@@ -22,6 +22,17 @@ class Settings:
     duckdb_threads: int
     duckdb_memory_limit: str
     first_billing_period: str  # the first monthly partition Dagster offers (YYYY-MM)
+    # Billing periods the daily schedule reloads: AWS restates the current and the
+    # previous month until the invoice is final.
+    restatement_months: int = 2
+    # Where the data team opens Dagster; alert messages link back to assets there.
+    dagster_url: str = "http://127.0.0.1:3000"
+    # Attempts per webhook call before an alert is reported as undelivered.
+    alert_attempts: int = 4
+
+    @property
+    def alerts_dir(self) -> Path:
+        return self.data_dir / "alerts"
 
     @property
     def landing_dir(self) -> Path:
@@ -48,6 +59,9 @@ class Settings:
             duckdb_threads=int(os.environ.get("FINOPS_DUCKDB_THREADS", os.cpu_count() or 2)),
             duckdb_memory_limit=os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "4GB"),
             first_billing_period=os.environ.get("FINOPS_FIRST_BILLING_PERIOD", "2018-01"),
+            restatement_months=int(os.environ.get("FINOPS_RESTATEMENT_MONTHS", "2")),
+            dagster_url=os.environ.get("FINOPS_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/"),
+            alert_attempts=int(os.environ.get("FINOPS_ALERT_ATTEMPTS", "4")),
         )
 
     def export_to_env(self) -> None:

@@ -61,6 +61,10 @@ HOURLY_BUCKET_MIN_ROWS = 100_000
 # Savings Plans and Reserved Instances are tagged by the FinOps owner; the tags appear on
 # their fee lines (SavingsPlanRecurringFee/UpfrontFee, RIFee, the RI upfront Fee).
 COMMITMENT_TAGS = {"user_Team": "platform", "user_CostCenter": "CC-3002", "user_environment": "shared"}  # below this a payer-period's SP fee lines are daily
+# The sample story's cost anomaly: in the third generated billing period (two months of
+# history before it, so a baseline exists), the search team's EC2 instance hours run x8 for
+# one UTC day (a runaway re-indexing fleet). fct_cost_anomalies_daily must flag it.
+SPIKE_TEAM, SPIKE_PRODUCT_CODE, SPIKE_DAY, SPIKE_FACTOR, SPIKE_PERIOD_OFFSET = "search", "AmazonEC2", 21, 8.0, 2
 
 
 def stable_uuid(*parts: object) -> str:
@@ -504,6 +508,12 @@ class PeriodGenerator:
         self.ri_used = np.zeros(len(plan.ris))  # instance hours
         self.eligible_od = 0.0
         self.covered_od = 0.0
+        first = int(plan.first_period[:4]) * 12 + int(plan.first_period[5:7])
+        self.spike_resources = None  # bool per resource of the pool, in the spike period only
+        if plan.period_index - first == SPIKE_PERIOD_OFFSET:
+            self.spike_resources = np.array([
+                pool.accounts[a].team == SPIKE_TEAM and org.SPECS[j].product_code == SPIKE_PRODUCT_CODE
+                and bool(org.SPECS[j].instance_type) for a, j in zip(pool.acct_i, pool.spec_i)])
         self._period_strings()
 
     def _period_strings(self) -> None:
@@ -543,6 +553,8 @@ class PeriodGenerator:
         amount = pool.amount[res]
         fixed = amount == 1.0
         amount = np.where(fixed, 1.0, np.round(amount * noise, 8))
+        if self.spike_resources is not None:
+            amount = np.where(self.spike_resources[res] & (hour // 24 == SPIKE_DAY - 1), amount * SPIKE_FACTOR, amount)
         rate = pool.rate[res]
         od = amount * rate
         types = np.full(n, T[USAGE], dtype=np.int8)

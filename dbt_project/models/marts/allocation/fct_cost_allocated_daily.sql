@@ -1,3 +1,8 @@
+{#-
+    Direct costs (tag, rule, account default, or unallocated) plus the shared
+    pools split to their receivers: every dollar of the counted line items
+    exactly once, at the design grain.
+-#}
 {%- set dimensions = [
     'charge_date',
     'billing_account_id',
@@ -11,13 +16,58 @@
     'cost_center',
 ] %}
 
-with line_items as (
+with owned_costs as (
 
-    select * from {{ ref('int_line_items_tagged') }}
+    select * from {{ ref('int_cost_owners_resolved') }}
 
 ),
 
-allocated as (
+shared_costs_split as (
+
+    select * from {{ ref('int_shared_costs_split') }}
+
+),
+
+direct_costs as (
+
+    select
+        billing_period,
+        {{ dimensions | join(',\n        ') }},
+        allocation_method,
+        billing_currency,
+        billed_cost,
+        effective_cost,
+        list_cost,
+        line_item_count
+    from owned_costs
+    where shared_cost_rule_name is null
+
+),
+
+split_costs as (
+
+    select
+        billing_period,
+        {{ dimensions | join(',\n        ') }},
+        allocation_method,
+        billing_currency,
+        billed_cost,
+        effective_cost,
+        list_cost,
+        line_item_count
+    from shared_costs_split
+
+),
+
+unioned as (
+
+    select * from direct_costs
+    union all
+    select * from split_costs
+
+),
+
+labelled as (
 
     select
         billing_period,
@@ -25,13 +75,13 @@ allocated as (
         {% for dimension in dimensions if dimension != 'charge_date' -%}
         coalesce({{ dimension }}, 'unallocated') as {{ dimension }},
         {% endfor -%}
-        -- this issue allocates by tag only; account_default / rule / shared_split follow
-        case when team is not null then 'tag' else 'unallocated' end as allocation_method,
+        allocation_method,
         billing_currency,
         billed_cost,
         effective_cost,
-        list_cost
-    from line_items
+        list_cost,
+        line_item_count
+    from unioned
 
 ),
 
@@ -39,21 +89,17 @@ aggregated as (
 
     select
         billing_period,
-        {% for dimension in dimensions -%}
-        {{ dimension }},
-        {% endfor -%}
+        {{ dimensions | join(',\n        ') }},
         allocation_method,
         billing_currency,
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost,
         sum(list_cost) as list_cost,
-        count(*) as line_item_count
-    from allocated
+        sum(line_item_count) as line_item_count
+    from labelled
     group by
         billing_period,
-        {% for dimension in dimensions -%}
-        {{ dimension }},
-        {% endfor -%}
+        {{ dimensions | join(',\n        ') }},
         allocation_method,
         billing_currency
 

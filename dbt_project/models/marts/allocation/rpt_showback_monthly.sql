@@ -1,0 +1,118 @@
+{#-
+    The showback statement: per billing period and team, what the team costs
+    (amortized), split into its direct cost and its share of shared costs, with
+    last month beside it. Every team of seed teams appears in every period (at
+    0 when it had no cost), and 'unallocated' is a row of its own (0 when all
+    was allocated), so the report always adds up to the bill.
+-#}
+
+with allocated as (
+
+    select * from {{ ref('fct_cost_allocated_daily') }}
+
+),
+
+teams as (
+
+    select * from {{ ref('teams') }}
+
+),
+
+team_costs as (
+
+    select
+        billing_period,
+        billing_currency,
+        team,
+        sum(case when allocation_method <> 'shared_split' then effective_cost else 0 end) as direct_cost,
+        sum(case when allocation_method = 'shared_split' then effective_cost else 0 end) as shared_cost,
+        sum(effective_cost) as total_cost,
+        sum(billed_cost) as billed_cost,
+        sum(case when allocation_method <> 'tag' then effective_cost else 0 end) as not_tag_allocated_cost
+    from allocated
+    group by billing_period, billing_currency, team
+
+),
+
+periods as (
+
+    select distinct billing_period, billing_currency from team_costs
+
+),
+
+team_spine as (
+
+    select periods.billing_period, periods.billing_currency, teams.team
+    from periods
+    cross join teams
+
+    union
+
+    -- always shown, at 0 when everything was allocated
+    select billing_period, billing_currency, 'unallocated' as team from periods
+
+    union
+
+    select billing_period, billing_currency, team from team_costs
+
+),
+
+team_periods as (
+
+    select
+        team_spine.billing_period,
+        team_spine.billing_currency,
+        team_spine.team,
+        coalesce(team_costs.direct_cost, 0) as direct_cost,
+        coalesce(team_costs.shared_cost, 0) as shared_cost,
+        coalesce(team_costs.total_cost, 0) as total_cost,
+        coalesce(team_costs.billed_cost, 0) as billed_cost,
+        coalesce(team_costs.not_tag_allocated_cost, 0) as not_tag_allocated_cost
+    from team_spine
+    left join team_costs
+        on team_spine.billing_period = team_costs.billing_period
+        and team_spine.billing_currency is not distinct from team_costs.billing_currency
+        and team_spine.team = team_costs.team
+
+),
+
+with_prior_period as (
+
+    select
+        current_period.*,
+        prior_period.total_cost as prior_period_cost
+    from team_periods as current_period
+    left join team_periods as prior_period
+        on current_period.team = prior_period.team
+        and current_period.billing_currency is not distinct from prior_period.billing_currency
+        and prior_period.billing_period = {{ dbt.dateadd('month', -1, 'current_period.billing_period') }}
+
+),
+
+final as (
+
+    select
+        billing_period,
+        team,
+        direct_cost,
+        shared_cost,
+        total_cost,
+        billed_cost,
+        prior_period_cost,
+        case
+            when prior_period_cost is null or prior_period_cost = 0 then null
+            else 100.0 * (total_cost - prior_period_cost) / abs(prior_period_cost)
+        end as change_pct,
+        -- budgets are joined in by the budgets work; the columns are part of the contract now
+        cast(null as {{ dbt.type_float() }}) as budget,
+        cast(null as {{ dbt.type_float() }}) as budget_variance,
+        case
+            when total_cost = 0 then null
+            else 100.0 * not_tag_allocated_cost / total_cost
+        end as untagged_cost_pct,
+        billing_currency
+    from with_prior_period
+
+)
+
+select * from final

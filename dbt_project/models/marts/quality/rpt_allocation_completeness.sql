@@ -1,0 +1,105 @@
+{#-
+    The evidence behind two Great Expectations suites (orchestration/checks.py):
+    allocation completeness (blocking) and untagged spend against its KPI target
+    (warn). Computed here, in SQL, so the checks validate one small row per
+    billing period instead of pulling line items into pandas.
+-#}
+{%- set dimensions = ['team', 'environment', 'product', 'cost_center', 'allocation_method'] %}
+
+with line_items as (
+
+    select * from {{ ref('int_line_items_tagged') }}
+
+),
+
+allocated as (
+
+    select * from {{ ref('fct_cost_allocated_daily') }}
+
+),
+
+shared_cost_pools as (
+
+    select * from {{ ref('int_shared_cost_pools') }}
+
+),
+
+shared_pool_totals as (
+
+    select
+        billing_period,
+        sum(billed_cost) as shared_pool_billed_cost
+    from shared_cost_pools
+    group by billing_period
+
+),
+
+canonical_totals as (
+
+    select
+        billing_period,
+        count(*) as line_item_count,
+        sum(billed_cost) as canonical_billed_cost,
+        sum(effective_cost) as canonical_effective_cost,
+        sum(case when is_untagged or team is null then billed_cost else 0 end) as untagged_billed_cost
+    from line_items
+    group by billing_period
+
+),
+
+allocated_totals as (
+
+    select
+        billing_period,
+        sum(billed_cost) as allocated_billed_cost,
+        sum(effective_cost) as allocated_effective_cost,
+        sum(case when allocation_method = 'unallocated' then billed_cost else 0 end) as unallocated_billed_cost,
+        sum(
+            case when {% for dimension in dimensions -%}
+                {{ dimension }} is null{% if not loop.last %} or {% endif %}
+            {%- endfor %} then 1 else 0 end
+        ) as null_dimension_rows,
+        sum(case when allocation_method = 'shared_split' then billed_cost else 0 end) as shared_split_billed_cost
+    from allocated
+    group by billing_period
+
+),
+
+final as (
+
+    select
+        canonical_totals.billing_period,
+        canonical_totals.line_item_count,
+        canonical_totals.canonical_billed_cost,
+        canonical_totals.canonical_effective_cost,
+        coalesce(allocated_totals.allocated_billed_cost, 0) as allocated_billed_cost,
+        coalesce(allocated_totals.allocated_effective_cost, 0) as allocated_effective_cost,
+        coalesce(allocated_totals.allocated_billed_cost, 0)
+            - canonical_totals.canonical_billed_cost as billed_cost_difference,
+        coalesce(allocated_totals.allocated_effective_cost, 0)
+            - canonical_totals.canonical_effective_cost as effective_cost_difference,
+        coalesce(allocated_totals.null_dimension_rows, 0) as null_dimension_rows,
+        coalesce(shared_pool_totals.shared_pool_billed_cost, 0) as shared_pool_billed_cost,
+        coalesce(allocated_totals.shared_split_billed_cost, 0) as shared_split_billed_cost,
+        -- a pool without receivers stays 'unallocated' in the mart: what was pooled
+        -- but not split out to teams
+        coalesce(shared_pool_totals.shared_pool_billed_cost, 0)
+            - coalesce(allocated_totals.shared_split_billed_cost, 0) as undistributed_shared_cost,
+        canonical_totals.untagged_billed_cost,
+        coalesce(allocated_totals.unallocated_billed_cost, 0) as unallocated_billed_cost,
+        -- a line the allocation left 'unallocated' has no team tag either, so the
+        -- line-level count covers both
+        case
+            when canonical_totals.canonical_billed_cost = 0 then 0
+            else 100.0 * canonical_totals.untagged_billed_cost / canonical_totals.canonical_billed_cost
+        end as untagged_cost_pct,
+        cast({{ var('untagged_cost_target_pct', 10.0) }} as double) as untagged_cost_target_pct
+    from canonical_totals
+    left join allocated_totals
+        on canonical_totals.billing_period = allocated_totals.billing_period
+    left join shared_pool_totals
+        on canonical_totals.billing_period = shared_pool_totals.billing_period
+
+)
+
+select * from final

@@ -1,0 +1,286 @@
+"""Alert routing: new cost anomalies and budget breaches go to the owning team's webhook.
+
+Reads two marts (``marts.fct_cost_anomalies_daily``, ``marts.fct_budget_forecast_monthly``)
+and the team directory (the ``teams`` seed, column ``webhook_url``) from the
+warehouse, and posts one Slack-compatible JSON message per alert.
+
+* Each alert has a stable id (what, when, team, service); a ledger under
+  ``$FINOPS_DATA_DIR/alerts/`` records the ids already delivered, so re-running a
+  build never sends the same alert twice.
+* A failing webhook is retried with exponential backoff (bounded), then reported:
+  it is *not* written to the ledger, so the next run tries again, and the Dagster
+  asset shows it in its metadata and in a failing (WARN) asset check.
+* A team without a webhook is reported the same way, never silently dropped.
+"""
+
+
+import json
+import logging
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+log = logging.getLogger(__name__)
+
+ANOMALIES_TABLE = ("marts", "fct_cost_anomalies_daily")
+BUDGETS_TABLE = ("marts", "fct_budget_forecast_monthly")
+TEAMS_TABLE = ("config", "teams")
+LEDGER_FILE = "sent_alerts.sqlite"
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str  # stable across runs: the ledger key
+    kind: str  # anomaly | budget_breach
+    team: str
+    service_name: str | None
+    when: str  # charge date (anomaly) or billing period (budget)
+    actual_cost: float
+    expected_cost: float
+    severity: str | None
+    webhook_url: str | None
+    asset_url: str
+    details: dict = field(default_factory=dict, compare=False)
+
+    def payload(self) -> dict:
+        """A Slack-compatible incoming-webhook message (``text`` plus ``blocks``)."""
+        if self.kind == "anomaly":
+            title = f"Cost anomaly for team {self.team}: {self.service_name} on {self.when}"
+            comparison = "expected"
+        else:
+            title = f"Budget breach forecast for team {self.team} in {self.when}"
+            comparison = "budget"
+        delta = self.actual_cost - self.expected_cost
+        summary = (f"{title}: actual {self.actual_cost:,.2f} vs {comparison} {self.expected_cost:,.2f} "
+                   f"({'+' if delta >= 0 else ''}{delta:,.2f})")
+        fields = [f"*Team:* {self.team}", f"*Service:* {self.service_name or 'all services'}",
+                  f"*Actual:* {self.actual_cost:,.2f}", f"*{comparison.capitalize()}:* {self.expected_cost:,.2f}"]
+        if self.severity:
+            fields.append(f"*Severity:* {self.severity}")
+        return {
+            "text": f"{summary} <{self.asset_url}|open in Dagster>",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+                {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+                {"type": "section", "text": {"type": "mrkdwn", "text": f"<{self.asset_url}|View the asset in Dagster>"}},
+            ],
+        }
+
+
+@dataclass
+class Delivery:
+    alert: Alert
+    status: str  # sent | already_sent | failed | no_channel
+    attempts: int = 0
+    error: str | None = None
+
+    def as_metadata(self) -> dict:
+        return {"alert_id": self.alert.alert_id, "team": self.alert.team, "status": self.status,
+                "attempts": self.attempts, "error": self.error}
+
+
+@dataclass
+class RoutingReport:
+    deliveries: list[Delivery]
+    missing_tables: list[str]
+
+    def count(self, status: str) -> int:
+        return sum(d.status == status for d in self.deliveries)
+
+    @property
+    def undelivered(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.status in ("failed", "no_channel")]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the alerts
+# --------------------------------------------------------------------------------------------
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])
+
+
+def _asset_url(dagster_url: str, table: tuple[str, str]) -> str:
+    return f"{dagster_url.rstrip('/')}/assets/{table[0]}/{table[1]}"
+
+
+def collect_alerts(warehouse_path: Path, dagster_url: str) -> tuple[list[Alert], list[str]]:
+    """Every current alert in the warehouse, and the source tables not built yet."""
+    if not Path(warehouse_path).exists():
+        return [], [".".join(t) for t in (ANOMALIES_TABLE, BUDGETS_TABLE, TEAMS_TABLE)]
+    alerts: list[Alert] = []
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        missing = [".".join(t) for t in (ANOMALIES_TABLE, BUDGETS_TABLE, TEAMS_TABLE) if not _table_exists(con, *t)]
+        has_webhooks = (".".join(TEAMS_TABLE) not in missing and "webhook_url" in
+                        {r[0] for r in con.execute("describe config.teams").fetchall()})
+        webhooks = ("(select team, any_value(nullif(trim(webhook_url), '')) as webhook_url from config.teams "
+                    "group by team)" if has_webhooks else "(select null::varchar as team, null::varchar as webhook_url)")
+        if ".".join(ANOMALIES_TABLE) not in missing:
+            rows = con.execute(f"""
+                select strftime(a.charge_date, '%Y-%m-%d'), a.team, a.service_name, a.actual_cost, a.expected_cost,
+                       a.lower_bound, a.upper_bound, a.score, a.severity, a.owner, a.alert_channel, w.webhook_url
+                from marts.fct_cost_anomalies_daily a left join {webhooks} w on a.team = w.team
+                order by 1, 2, 3""").fetchall()
+            url = _asset_url(dagster_url, ANOMALIES_TABLE)
+            for (day, team, service, actual, expected, low, high, score, severity, owner, channel, hook) in rows:
+                alerts.append(Alert(
+                    alert_id=f"anomaly:{day}:{team}:{service}", kind="anomaly", team=team, service_name=service,
+                    when=day, actual_cost=float(actual), expected_cost=float(expected), severity=severity,
+                    webhook_url=hook, asset_url=url,
+                    details={"lower_bound": low, "upper_bound": high, "score": score, "owner": owner,
+                             "alert_channel": channel}))
+        if ".".join(BUDGETS_TABLE) not in missing:
+            rows = con.execute(f"""
+                select strftime(b.billing_period, '%Y-%m'), b.team, b.forecast_cost, b.budget, b.projected_variance,
+                       w.webhook_url
+                from marts.fct_budget_forecast_monthly b left join {webhooks} w on b.team = w.team
+                where b.budget is not null and b.forecast_cost > b.budget
+                order by 1, 2""").fetchall()
+            url = _asset_url(dagster_url, BUDGETS_TABLE)
+            for period, team, forecast, budget, variance, hook in rows:
+                alerts.append(Alert(
+                    alert_id=f"budget_breach:{period}:{team}", kind="budget_breach", team=team, service_name=None,
+                    when=period, actual_cost=float(forecast), expected_cost=float(budget), severity="breach",
+                    webhook_url=hook, asset_url=url, details={"projected_variance": variance}))
+    return alerts, missing
+
+
+# --------------------------------------------------------------------------------------------
+# The ledger of delivered alerts
+# --------------------------------------------------------------------------------------------
+
+class Ledger:
+    """Alert ids already delivered (sqlite: safe when two runs route at once)."""
+
+    def __init__(self, alerts_dir: Path):
+        alerts_dir.mkdir(parents=True, exist_ok=True)
+        self.path = alerts_dir / LEDGER_FILE
+        self._con = sqlite3.connect(self.path, timeout=30)
+        self._con.execute("create table if not exists sent_alerts (alert_id text primary key, team text, "
+                          "webhook_host text, sent_at text, payload text)")
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._con.close()
+
+    def already_sent(self, alert_id: str) -> bool:
+        return self._con.execute("select 1 from sent_alerts where alert_id = ?", [alert_id]).fetchone() is not None
+
+    def record(self, alert: Alert) -> None:
+        host = urllib.request.urlparse(alert.webhook_url).netloc if alert.webhook_url else None
+        with self._con:
+            self._con.execute("insert or ignore into sent_alerts values (?, ?, ?, ?, ?)",
+                              [alert.alert_id, alert.team, host, datetime.now(timezone.utc).isoformat(),
+                               json.dumps(alert.payload())])
+
+
+# --------------------------------------------------------------------------------------------
+# Sending
+# --------------------------------------------------------------------------------------------
+
+def post_json(url: str, payload: dict, timeout: float = 10.0) -> None:
+    """POST ``payload``; raises on a non-2xx answer or a connection error."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(url, response.status, response.reason, response.headers, None)
+
+
+def send_with_retry(alert: Alert, *, attempts: int, backoff_s: float,
+                    post: Callable[[str, dict], None] = post_json,
+                    sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    """Up to ``attempts`` tries, waiting backoff_s, 2×, 4×… between them."""
+    error = None
+    for attempt in range(1, attempts + 1):
+        try:
+            post(alert.webhook_url, alert.payload())
+            return Delivery(alert, "sent", attempts=attempt)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("alert %s to team %s: attempt %d/%d failed: %s", alert.alert_id, alert.team,
+                        attempt, attempts, error)
+            if attempt < attempts:
+                sleep(backoff_s * 2 ** (attempt - 1))
+    return Delivery(alert, "failed", attempts=attempts, error=error)
+
+
+def route_alerts(warehouse_path: Path, alerts_dir: Path, *, dagster_url: str, attempts: int = 4,
+                 backoff_s: float = 1.0, post: Callable[[str, dict], None] = post_json) -> RoutingReport:
+    """Send every alert not yet delivered to its team's webhook; record the ones delivered."""
+    alerts, missing = collect_alerts(warehouse_path, dagster_url)
+    deliveries = []
+    with Ledger(alerts_dir) as ledger:
+        for alert in alerts:
+            if ledger.already_sent(alert.alert_id):
+                deliveries.append(Delivery(alert, "already_sent"))
+                continue
+            if not alert.webhook_url:
+                log.error("alert %s: team %s has no webhook_url in the teams seed; not delivered",
+                          alert.alert_id, alert.team)
+                deliveries.append(Delivery(alert, "no_channel", error=f"team {alert.team} has no webhook_url"))
+                continue
+            delivery = send_with_retry(alert, attempts=attempts, backoff_s=backoff_s, post=post)
+            if delivery.status == "sent":
+                ledger.record(alert)
+            else:
+                log.error("alert %s to team %s not delivered after %d attempts: %s", alert.alert_id, alert.team,
+                          delivery.attempts, delivery.error)
+            deliveries.append(delivery)
+    return RoutingReport(deliveries, missing)
+
+
+# --------------------------------------------------------------------------------------------
+# Dagster
+# --------------------------------------------------------------------------------------------
+
+ALERTS_ASSET_KEY = ("alerts", "cost_alerts")
+
+
+def build_alerts_asset():
+    """The `alerts` group: one asset downstream of the anomaly and budget marts, with a delivery check."""
+    from orchestration.settings import Settings
+
+    key = dg.AssetKey(list(ALERTS_ASSET_KEY))
+
+    @dg.asset(key=key, group_name="alerts", compute_kind="python",
+              deps=[dg.AssetKey(list(ANOMALIES_TABLE)), dg.AssetKey(list(BUDGETS_TABLE))],
+              check_specs=[dg.AssetCheckSpec("all_alerts_delivered", asset=key,
+                                             description="Every new anomaly and budget breach reached its team's "
+                                                         "webhook (WARN: retried on the next run).")],
+              required_resource_keys={"finops"},
+              description="Posts new cost anomalies and budget breaches to the owning team's webhook "
+                          "(teams seed, webhook_url); a ledger under $FINOPS_DATA_DIR/alerts/ prevents repeats.")
+    def cost_alerts(context: dg.AssetExecutionContext):
+        settings = Settings.from_env()
+        data_dir = Path(context.resources.finops.data_dir)
+        report = route_alerts(data_dir / "warehouse.duckdb", data_dir / "alerts", dagster_url=settings.dagster_url,
+                              attempts=settings.alert_attempts)
+        undelivered = report.undelivered
+        for delivery in undelivered:
+            context.log.error(f"alert {delivery.alert.alert_id} for team {delivery.alert.team} not delivered: "
+                              f"{delivery.error}")
+        yield dg.MaterializeResult(metadata={
+            "sent": report.count("sent"), "already_sent": report.count("already_sent"),
+            "failed": report.count("failed"), "no_channel": report.count("no_channel"),
+            "tables_not_built": ", ".join(report.missing_tables) or "none",
+            "deliveries": dg.MetadataValue.json([d.as_metadata() for d in report.deliveries if d.status != "already_sent"]),
+        })
+        yield dg.AssetCheckResult(
+            check_name="all_alerts_delivered", passed=not undelivered, severity=dg.AssetCheckSeverity.WARN,
+            description=("all alerts delivered" if not undelivered else
+                         "; ".join(f"{d.alert.alert_id} ({d.alert.team}): {d.error}" for d in undelivered[:10])),
+            metadata={"undelivered": dg.MetadataValue.json([d.as_metadata() for d in undelivered])})
+
+    return cost_alerts

@@ -1,0 +1,268 @@
+"""The review pack's queries: small reads of the published marts (the contract in docs/design.md).
+
+Every number is computed by dbt; these queries only select, filter to the review period
+and rank. Each section names the marts it needs: when one is missing from the published
+file (a mart not built yet), the section is reported as not available instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+SCHEMA = "marts"
+
+
+class MissingMart(Exception):
+    """A mart (or a column of one) the section needs is not in the published file."""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    available: bool = True
+    missing: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    # DECIMAL money (some targets) as float: the pack formats and charts numbers, it does no arithmetic of record
+    return [{n: float(v) if isinstance(v, Decimal) else v for n, v in zip(names, r)} for r in cursor.fetchall()]
+
+
+class Marts:
+    """What the published file holds: tables of schema marts and their columns."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.columns: dict[str, set[str]] = {}
+        for table, column in con.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where table_catalog = current_database() and table_schema = ?", [SCHEMA]).fetchall():
+            self.columns.setdefault(table, set()).add(column)
+
+    def has(self, table: str, *cols: str) -> bool:
+        return table in self.columns and set(cols) <= self.columns[table]
+
+    def require(self, needs: dict[str, tuple[str, ...]]) -> None:
+        missing = [f"{t}({', '.join(c for c in cols if c not in self.columns.get(t, set()))})"
+                   if t in self.columns else t for t, cols in needs.items() if not self.has(t, *cols)]
+        if missing:
+            raise MissingMart(", ".join(missing))
+
+
+def publication(con) -> dict[str, Any]:
+    found = rows(con, f"select * from {SCHEMA}._published")
+    return found[0] if found else {}
+
+
+def periods(con, marts: Marts) -> list[date]:
+    """Billing periods in the published file (from the allocation mart, else showback)."""
+    for table in ("fct_cost_allocated_daily", "rpt_showback_monthly"):
+        if marts.has(table, "billing_period"):
+            return [r[0] for r in con.execute(
+                f"select distinct billing_period from {SCHEMA}.{table} order by 1").fetchall()]
+    return []
+
+
+def currency(con, marts: Marts) -> str:
+    if marts.has("fct_cost_allocated_daily", "billing_currency"):
+        found = con.execute(f"select any_value(billing_currency) from {SCHEMA}.fct_cost_allocated_daily").fetchone()
+        if found and found[0]:
+            return found[0]
+    return "USD"
+
+
+# --- one function per section; each gets (con, marts, period, prior) and returns its data -------------
+
+def cost_trend(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_cost_allocated_daily": ("charge_date", "billing_period", "effective_cost", "billed_cost"),
+                   "rpt_showback_monthly": ("billing_period", "team", "total_cost")})
+    daily = rows(con, f"""
+        select charge_date, sum(effective_cost) as effective_cost, sum(billed_cost) as billed_cost
+        from {SCHEMA}.fct_cost_allocated_daily where billing_period <= ? group by 1 order by 1""", [period])
+    monthly = rows(con, f"""
+        select billing_period, sum(effective_cost) as effective_cost, sum(billed_cost) as billed_cost
+        from {SCHEMA}.fct_cost_allocated_daily where billing_period <= ? group by 1 order by 1""", [period])
+    teams = rows(con, f"""
+        select billing_period, team, total_cost from {SCHEMA}.rpt_showback_monthly
+        where billing_period <= ? order by billing_period, team""", [period])
+    return {"daily": daily, "monthly": monthly, "teams": teams}
+
+
+def showback(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"rpt_showback_monthly": ("billing_period", "team", "direct_cost", "shared_cost", "total_cost",
+                                            "prior_period_cost", "change_pct", "untagged_cost_pct")})
+    owner = "t.owner, t.accountability" if marts.has("dim_teams", "team", "owner", "accountability") else \
+        "null as owner, null as accountability"
+    join = f"left join {SCHEMA}.dim_teams t on t.team = s.team" if marts.has("dim_teams", "team") else ""
+    budget = "s.budget, s.budget_variance" if marts.has("rpt_showback_monthly", "budget", "budget_variance") else \
+        "null as budget, null as budget_variance"
+    return {"rows": rows(con, f"""
+        select s.team, {owner}, s.direct_cost, s.shared_cost, s.total_cost, s.prior_period_cost, s.change_pct,
+               case when s.total_cost <> 0 then 100.0 * s.shared_cost / s.total_cost end as shared_cost_share_pct,
+               {budget}, s.untagged_cost_pct
+        from {SCHEMA}.rpt_showback_monthly s {join}
+        where s.billing_period = ? order by s.total_cost desc""", [period])}
+
+
+def top_movers(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_cost_allocated_daily": ("billing_period", "team", "service_name", "effective_cost")})
+    if prior is None:
+        return {"rows": [], "note": "No earlier billing period to compare with."}
+    return {"rows": rows(con, f"""
+        with by_team_service as (
+            select team, service_name,
+                   sum(case when billing_period = ? then effective_cost else 0 end) as current_cost,
+                   sum(case when billing_period = ? then effective_cost else 0 end) as prior_cost
+            from {SCHEMA}.fct_cost_allocated_daily where billing_period in (?, ?)
+            group by team, service_name
+        )
+        select team, service_name, current_cost, prior_cost, current_cost - prior_cost as change,
+               case when prior_cost <> 0 then 100.0 * (current_cost - prior_cost) / abs(prior_cost) end as change_pct
+        from by_team_service
+        order by abs(current_cost - prior_cost) desc, team, service_name limit 10""", [period, prior, period, prior])}
+
+
+def anomalies(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_cost_anomalies_daily": ("charge_date", "team", "service_name", "actual_cost",
+                                                "expected_cost", "score", "severity", "owner", "alert_channel")})
+    in_period = ("billing_period = ?" if marts.has("fct_cost_anomalies_daily", "billing_period")
+                 else "date_trunc('month', charge_date) = ?")
+    return {"rows": rows(con, f"""
+        select charge_date, team, service_name, severity, actual_cost, expected_cost,
+               actual_cost - expected_cost as excess_cost, score, owner, alert_channel
+        from {SCHEMA}.fct_cost_anomalies_daily where {in_period}
+        order by case severity when 'high' then 0 when 'medium' then 1 else 2 end, score desc, charge_date""",
+        [period])}
+
+
+def budget_forecast(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_budget_forecast_monthly": ("billing_period", "team", "month_to_date_cost", "forecast_cost",
+                                                   "forecast_low", "forecast_high", "budget",
+                                                   "projected_variance")})
+    return {"rows": rows(con, f"""
+        select team, month_to_date_cost, forecast_cost, forecast_low, forecast_high, budget, projected_variance,
+               case when budget <> 0 then 100.0 * projected_variance / budget end as projected_variance_pct
+        from {SCHEMA}.fct_budget_forecast_monthly where billing_period = ?
+        order by forecast_cost desc""", [period])}
+
+
+def commitments(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_commitments_monthly": ("billing_period", "commitment_type", "eligible_cost", "covered_cost",
+                                               "coverage_pct", "commitment_cost", "used_commitment",
+                                               "utilization_pct", "savings")})
+    trend = rows(con, f"""
+        select billing_period, commitment_type, coverage_pct, utilization_pct
+        from {SCHEMA}.fct_commitments_monthly where billing_period <= ? order by 1, 2""", [period])
+    current = rows(con, f"""
+        select commitment_type, eligible_cost, covered_cost, coverage_pct, commitment_cost, used_commitment,
+               commitment_cost - used_commitment as unused_commitment, utilization_pct, savings
+        from {SCHEMA}.fct_commitments_monthly where billing_period = ? order by commitment_type""", [period])
+    targets = {}
+    if marts.has("fct_finops_kpis_monthly", "billing_period", "kpi_name", "target"):
+        targets = {r["kpi_name"]: r["target"] for r in rows(con, f"""
+            select kpi_name, target from {SCHEMA}.fct_finops_kpis_monthly
+            where billing_period = ? and kpi_name in ('commitment_coverage_pct', 'commitment_utilization_pct')""",
+            [period])}
+    return {"rows": current, "trend": trend, "targets": targets}
+
+
+def unit_costs(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_unit_cost_monthly": ("billing_period", "unit_metric", "scope", "cost", "units",
+                                             "cost_per_unit", "prior_cost_per_unit", "change_pct")})
+    margin = ("is_negative_margin, unit_margin, revenue_per_unit"
+              if marts.has("fct_unit_cost_monthly", "is_negative_margin", "unit_margin", "revenue_per_unit")
+              else "null::boolean as is_negative_margin, null::double as unit_margin, "
+                   "null::double as revenue_per_unit")
+    label = "unit_label" if marts.has("fct_unit_cost_monthly", "unit_label") else "null as unit_label"
+    current = rows(con, f"""
+        select unit_metric, scope, {label}, cost, units, cost_per_unit, prior_cost_per_unit, change_pct, {margin}
+        from {SCHEMA}.fct_unit_cost_monthly where billing_period = ?
+        order by unit_metric, scope""", [period])
+    trend = rows(con, f"""
+        select billing_period, unit_metric, scope, cost_per_unit
+        from {SCHEMA}.fct_unit_cost_monthly where billing_period <= ? order by 1, 2, 3""", [period])
+    return {"rows": current, "trend": trend}
+
+
+def kpis(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"fct_finops_kpis_monthly": ("billing_period", "kpi_name", "value", "target", "status", "unit")})
+    extra = "k.description" if marts.has("fct_finops_kpis_monthly", "description") else "null as description"
+    return {"rows": rows(con, f"""
+        select k.kpi_name, k.value, k.target, k.status, k.unit, p.value as prior_value, {extra}
+        from {SCHEMA}.fct_finops_kpis_monthly k
+        left join {SCHEMA}.fct_finops_kpis_monthly p on p.kpi_name = k.kpi_name and p.billing_period = ?
+        where k.billing_period = ?
+        order by case k.status when 'breach' then 0 when 'warn' then 1 else 2 end, k.kpi_name""",
+        [prior, period])}
+
+
+def maturity(con, marts: Marts, period: date, prior: date | None) -> dict:
+    marts.require({"rpt_maturity_scorecard": ("billing_period", "capability", "level", "evidence")})
+    return {"rows": rows(con, f"""
+        select capability, level, evidence from {SCHEMA}.rpt_maturity_scorecard
+        where billing_period = ? order by capability""", [period])}
+
+
+def untagged_by_account(con, marts: Marts, period: date, prior: date | None) -> dict:
+    """Cost not allocated by its own tag (same definition as rpt_showback_monthly.untagged_cost_pct), by account."""
+    marts.require({"fct_cost_allocated_daily": ("billing_period", "sub_account_id", "allocation_method",
+                                                "effective_cost")})
+    has_accounts = marts.has("dim_accounts", "account_id", "account_name", "default_team", "default_owner")
+    names = ("a.account_name, a.default_team, a.default_owner" if has_accounts
+             else "null as account_name, null as default_team, null as default_owner")
+    join = f"left join {SCHEMA}.dim_accounts a on a.account_id = u.sub_account_id" if has_accounts else ""
+    return {"rows": rows(con, f"""
+        with by_account as (
+            select sub_account_id,
+                   sum(effective_cost) as account_cost,
+                   sum(case when allocation_method <> 'tag' then effective_cost else 0 end) as untagged_cost,
+                   sum(case when allocation_method = 'unallocated' then effective_cost else 0 end) as unallocated_cost,
+                   sum(case when allocation_method = 'account_default' then effective_cost else 0 end)
+                       as account_default_cost,
+                   sum(case when allocation_method = 'rule' then effective_cost else 0 end) as rule_cost,
+                   sum(case when allocation_method = 'shared_split' then effective_cost else 0 end) as shared_cost
+            from {SCHEMA}.fct_cost_allocated_daily where billing_period = ?
+            group by sub_account_id
+        )
+        select u.sub_account_id as account_id, {names}, u.untagged_cost, u.unallocated_cost,
+               u.account_default_cost, u.rule_cost, u.shared_cost, u.account_cost,
+               case when u.account_cost <> 0 then 100.0 * u.untagged_cost / u.account_cost end as untagged_pct
+        from by_account u {join}
+        where u.untagged_cost <> 0
+        order by u.untagged_cost desc, u.sub_account_id""", [period])}
+
+
+SECTIONS = [
+    ("cost_trend", "Cost trend", cost_trend),
+    ("showback", "Showback by team", showback),
+    ("top_movers", "Top movers", top_movers),
+    ("anomalies", "Cost anomalies and their owners", anomalies),
+    ("budget", "Budget vs forecast", budget_forecast),
+    ("commitments", "Commitment coverage and utilization", commitments),
+    ("unit_costs", "Unit costs", unit_costs),
+    ("kpis", "KPIs against targets", kpis),
+    ("maturity", "Maturity scorecard", maturity),
+    ("untagged", "Untagged spend by account", untagged_by_account),
+]
+
+
+def collect(con, period: date, prior: date | None) -> list[Section]:
+    marts = Marts(con)
+    sections = []
+    for key, title, fn in SECTIONS:
+        section = Section(key=key, title=title)
+        try:
+            section.data = fn(con, marts, period, prior)
+        except MissingMart as exc:
+            section.available, section.missing = False, [str(exc)]
+        sections.append(section)
+    return sections

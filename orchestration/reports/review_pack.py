@@ -1,0 +1,236 @@
+"""The monthly cost review pack: one self-contained HTML file for the monthly review ritual.
+
+Reads the *published* warehouse (``$FINOPS_DATA_DIR/published/finops.duckdb``), never the
+build file, so it can run while a build does. Charts are inline SVG drawn here; the page
+loads nothing from the network and opens offline from a file or an e-mail attachment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import jinja2
+
+from orchestration.publish import published_path
+from orchestration.reports import charts, queries
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+REPORTS_FOLDER = "reports"
+TOP_TEAMS_IN_TREND = 8
+
+
+class ReportError(Exception):
+    """The pack cannot be written (nothing published, or an unknown billing period)."""
+
+
+@dataclass(frozen=True)
+class ReviewPack:
+    path: Path
+    period: str
+    sections: list[str]
+    unavailable: list[str]
+
+
+def report_path(data_dir: Path | str, period: str) -> Path:
+    return Path(data_dir) / REPORTS_FOLDER / f"finops-review-{period}.html"
+
+
+def latest_report(data_dir: Path | str) -> Path | None:
+    """The review pack written last, if any."""
+    packs = list((Path(data_dir) / REPORTS_FOLDER).glob("finops-review-*.html"))
+    return max(packs, key=lambda p: p.stat().st_mtime) if packs else None
+
+
+def _open_published(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
+    path = published_path(data_dir)
+    if not path.exists():
+        raise ReportError(f"{path}: nothing is published yet; run `finops build` first")
+    # ATTACH (not connect(path)): DuckDB caches open databases per path within a process, so
+    # a connection made by path could return an instance still reading a previous publication.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS published (READ_ONLY)")
+    con.execute("USE published")
+    return con
+
+
+def default_period(available: list[date], today: date | None = None) -> date:
+    """The latest billing period that has closed (before the current month); else the latest one."""
+    today = today or datetime.now(timezone.utc).date()
+    closed = [p for p in available if p < today.replace(day=1)]
+    return max(closed or available)
+
+
+def write_review_pack(data_dir: Path | str, period: str | None = None, *, today: date | None = None) -> ReviewPack:
+    """Write ``$FINOPS_DATA_DIR/reports/finops-review-YYYY-MM.html`` for ``period`` (default: last closed)."""
+    con = _open_published(data_dir)
+    try:
+        marts = queries.Marts(con)
+        available = queries.periods(con, marts)
+        if not available:
+            raise ReportError(f"{published_path(data_dir)}: the published marts hold no billing period")
+        if period is None:
+            chosen = default_period(available, today)
+        else:
+            if not re.fullmatch(r"\d{4}-\d{2}", period):
+                raise ReportError(f"--period {period!r}: expected YYYY-MM")
+            chosen = date(int(period[:4]), int(period[5:]), 1)
+            if chosen not in available:
+                raise ReportError(f"billing period {period} is not in the published warehouse (published: "
+                                  f"{', '.join(p.strftime('%Y-%m') for p in available)})")
+        prior = max((p for p in available if p < chosen), default=None)
+        sections = queries.collect(con, chosen, prior)
+        meta = queries.publication(con) if marts.has("_published") else {}
+        currency = queries.currency(con, marts)
+    finally:
+        con.close()
+    html = render(sections, period=chosen, prior=prior, available=available, publication=meta, currency=currency)
+    out = report_path(data_dir, chosen.strftime("%Y-%m"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return ReviewPack(path=out, period=chosen.strftime("%Y-%m"), sections=[s.key for s in sections],
+                      unavailable=[s.key for s in sections if not s.available])
+
+
+# --- charts from section data ------------------------------------------------------------------------
+
+def _ym(d: date) -> str:
+    return d.strftime("%Y-%m")
+
+
+def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    trend = sections["cost_trend"]
+    if trend.available and trend.data["daily"]:
+        daily = trend.data["daily"]
+        out["daily"] = charts.line_chart(
+            [r["charge_date"].strftime("%m-%d") for r in daily],
+            {"effective (amortized) cost": [r["effective_cost"] for r in daily],
+             "billed cost": [r["billed_cost"] for r in daily]},
+            title=f"Daily cost ({currency})", currency=currency)
+        team_rows = trend.data["teams"]
+        labels = sorted({r["billing_period"] for r in team_rows})
+        totals = defaultdict(float)
+        for r in team_rows:
+            totals[r["team"]] += r["total_cost"] or 0
+        top = [t for t, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:TOP_TEAMS_IN_TREND]]
+        series: dict[str, list[float | None]] = {t: [None] * len(labels) for t in top}
+        others = [0.0] * len(labels)
+        for r in team_rows:
+            i = labels.index(r["billing_period"])
+            if r["team"] in series:
+                series[r["team"]][i] = r["total_cost"]
+            else:
+                others[i] += r["total_cost"] or 0
+        if len(totals) > len(top):
+            series["other teams"] = others
+        out["teams"] = charts.line_chart([_ym(p) for p in labels], series,
+                                         title=f"Monthly cost per team ({currency})", currency=currency)
+    movers = sections["top_movers"]
+    if movers.available and movers.data["rows"]:
+        out["movers"] = charts.hbar_chart(
+            [(f'{r["team"]} · {r["service_name"]}', r["change"]) for r in movers.data["rows"]],
+            title="Largest changes from the previous month", currency=currency,
+            colour=charts.PALETTE[3], negative_colour=charts.PALETTE[2])
+    budget = sections["budget"]
+    if budget.available and budget.data["rows"]:
+        out["budget"] = charts.range_chart(
+            [{"label": r["team"], "forecast": r["forecast_cost"], "low": r["forecast_low"],
+              "high": r["forecast_high"], "budget": r["budget"], "actual": r["month_to_date_cost"]}
+             for r in budget.data["rows"]],
+            title="Forecast vs budget per team", currency=currency)
+    commit = sections["commitments"]
+    if commit.available and commit.data["trend"]:
+        labels = sorted({r["billing_period"] for r in commit.data["trend"]})
+        series = {}
+        for r in commit.data["trend"]:
+            for measure in ("coverage_pct", "utilization_pct"):
+                name = f'{r["commitment_type"]} {measure.split("_")[0]}'
+                series.setdefault(name, [None] * len(labels))[labels.index(r["billing_period"])] = r[measure]
+        out["commitments"] = charts.line_chart([_ym(p) for p in labels], series,
+                                               title="Commitment coverage and utilization (%)",
+                                               value_format=lambda v: f"{v:.0f}%")
+        targets = commit.data["targets"]
+        for r in commit.data["rows"]:
+            r["coverage_meter"] = charts.meter(r["coverage_pct"], targets.get("commitment_coverage_pct"),
+                                               title=f'{r["commitment_type"]} coverage')
+            r["utilization_meter"] = charts.meter(r["utilization_pct"], targets.get("commitment_utilization_pct"),
+                                                  title=f'{r["commitment_type"]} utilization',
+                                                  colour=charts.PALETTE[2])
+    units = sections["unit_costs"]
+    if units.available and units.data["trend"]:
+        by_metric: dict[str, dict[str, dict[date, float]]] = defaultdict(lambda: defaultdict(dict))
+        for r in units.data["trend"]:
+            by_metric[r["unit_metric"]][r["scope"]][r["billing_period"]] = r["cost_per_unit"]
+        labels = sorted({r["billing_period"] for r in units.data["trend"]})
+        out["units"] = {}
+        for metric, scopes in sorted(by_metric.items()):
+            out["units"][metric] = charts.line_chart(
+                [_ym(p) for p in labels], {s: [vals.get(p) for p in labels] for s, vals in sorted(scopes.items())},
+                title=f"{metric} ({currency} per unit)", width=360, height=200,
+                value_format=lambda v: f"{v:.4g}")
+    untagged = sections["untagged"]
+    if untagged.available and untagged.data["rows"]:
+        out["untagged"] = charts.hbar_chart(
+            [(f'{r["account_name"] or r["account_id"]}', r["untagged_cost"]) for r in untagged.data["rows"][:12]],
+            title="Untagged cost by account (top 12)", currency=currency, colour=charts.PALETTE[1])
+    return out
+
+
+def _money(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(value, digits: int = 1, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%"
+
+
+def _number(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and abs(value) < 10:
+        return f"{value:,.4g}"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
+def render(sections: list[queries.Section], *, period: date, prior: date | None, available: list[date],
+           publication: dict, currency: str) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(money=_money, pct=_pct, number=_number)
+    by_key = {s.key: s for s in sections}
+    svg = _charts(by_key, currency)
+    showback = by_key["showback"]
+    headline = dict.fromkeys(("effective", "billed", "prior", "change_pct", "shared_pct", "anomalies"))
+    if by_key["cost_trend"].available:
+        monthly = {r["billing_period"]: r for r in by_key["cost_trend"].data["monthly"]}
+        current = monthly.get(period, {})
+        before = monthly.get(prior, {}) if prior else {}
+        headline.update({"effective": current.get("effective_cost"), "billed": current.get("billed_cost"),
+                    "prior": before.get("effective_cost"),
+                    "change_pct": (100.0 * (current["effective_cost"] - before["effective_cost"])
+                                   / abs(before["effective_cost"])
+                                   if current.get("effective_cost") is not None and before.get("effective_cost")
+                                   else None)})
+    if showback.available:
+        rows = showback.data["rows"]
+        total = sum(r["total_cost"] or 0 for r in rows)
+        headline["shared_pct"] = 100.0 * sum(r["shared_cost"] or 0 for r in rows) / total if total else None
+    headline["anomalies"] = len(by_key["anomalies"].data["rows"]) if by_key["anomalies"].available else None
+    template = env.get_template("review_pack.html.j2")
+    return template.render(
+        period=_ym(period), prior=_ym(prior) if prior else None, periods=[_ym(p) for p in available],
+        sections=by_key, order=[s.key for s in sections], charts=svg, currency=currency, headline=headline,
+        publication=publication, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        status_class={"ok": "ok", "warn": "warn", "breach": "breach"},
+        css=(TEMPLATE_DIR / "review_pack.css").read_text(encoding="utf-8"))
