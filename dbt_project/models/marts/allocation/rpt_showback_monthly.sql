@@ -18,6 +18,12 @@ teams as (
 
 ),
 
+team_budgets as (
+
+    select * from {{ ref('int_team_budgets_monthly') }}
+
+),
+
 team_costs as (
 
     select
@@ -92,26 +98,29 @@ with_prior_period as (
 final as (
 
     select
-        billing_period,
-        team,
-        direct_cost,
-        shared_cost,
-        total_cost,
-        billed_cost,
-        prior_period_cost,
+        with_prior_period.billing_period,
+        with_prior_period.team,
+        with_prior_period.direct_cost,
+        with_prior_period.shared_cost,
+        with_prior_period.total_cost,
+        with_prior_period.billed_cost,
+        with_prior_period.prior_period_cost,
         case
-            when prior_period_cost is null or prior_period_cost = 0 then null
-            else 100.0 * (total_cost - prior_period_cost) / abs(prior_period_cost)
+            when with_prior_period.prior_period_cost is null or with_prior_period.prior_period_cost = 0 then null
+            else 100.0 * (with_prior_period.total_cost - with_prior_period.prior_period_cost) / abs(with_prior_period.prior_period_cost)
         end as change_pct,
-        -- budgets are joined in by the budgets work; the columns are part of the contract now
-        cast(null as {{ dbt.type_float() }}) as budget,
-        cast(null as {{ dbt.type_float() }}) as budget_variance,
+        team_budgets.budget,
+        with_prior_period.total_cost - team_budgets.budget as budget_variance,
         case
-            when total_cost = 0 then null
-            else 100.0 * not_tag_allocated_cost / total_cost
+            when with_prior_period.total_cost = 0 then null
+            else 100.0 * with_prior_period.not_tag_allocated_cost / with_prior_period.total_cost
         end as untagged_cost_pct,
-        billing_currency
+        with_prior_period.billing_currency
     from with_prior_period
+    left join team_budgets
+        on with_prior_period.billing_period = team_budgets.billing_period
+        and with_prior_period.team = team_budgets.team
+        and with_prior_period.billing_currency = team_budgets.billing_currency
 
 )
 

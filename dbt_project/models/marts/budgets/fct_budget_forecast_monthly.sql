@@ -4,9 +4,9 @@ with snapshots as (
 
 ),
 
-budgets as (
+team_budgets as (
 
-    select * from {{ ref('budgets') }}
+    select * from {{ ref('int_team_budgets_monthly') }}
 
 ),
 
@@ -45,23 +45,6 @@ mid_month as (
         forecast_cost as mid_month_forecast_cost
     from snapshots
     where days_elapsed = {{ var('forecast_accuracy_as_of_day') }}
-
-),
-
-team_budgets as (
-
-    -- a row with a billing_period overrides the team's default row (billing_period empty)
-    select
-        current_snapshot.billing_period,
-        current_snapshot.team,
-        current_snapshot.billing_currency,
-        coalesce(max(case when budgets.billing_period = current_snapshot.billing_period then budgets.budget_amount end),
-                 max(case when budgets.billing_period is null then budgets.budget_amount end)) as budget
-    from current_snapshot
-    inner join budgets
-        on current_snapshot.team = budgets.team
-        and current_snapshot.billing_currency = budgets.billing_currency
-    group by current_snapshot.billing_period, current_snapshot.team, current_snapshot.billing_currency
 
 ),
 
