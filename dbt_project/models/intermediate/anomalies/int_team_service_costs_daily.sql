@@ -7,7 +7,7 @@
 
 with allocated as (
 
-    select * from {{ ref('fct_cost_allocated_daily') }}
+    select * from {{ ref('int_cost_allocated_daily') }}
     where charge_category = 'Usage'
 
 ),
@@ -15,7 +15,7 @@ with allocated as (
 calendar as (
 
     select distinct charge_date
-    from {{ ref('fct_cost_allocated_daily') }}
+    from {{ ref('int_cost_allocated_daily') }}
 
 ),
 

@@ -7,7 +7,7 @@
 
 with allocated as (
 
-    select * from {{ ref('fct_cost_allocated_daily') }}
+    select * from {{ ref('int_cost_allocated_daily') }}
 
 ),
 
