@@ -227,8 +227,8 @@ def route_alerts(warehouse_path: Path, alerts_dir: Path, *, dagster_url: str, at
                 deliveries.append(Delivery(alert, "already_sent"))
                 continue
             if not alert.webhook_url:
-                log.error("alert %s: team %s has no webhook_url in the teams seed; not delivered",
-                          alert.alert_id, alert.team)
+                log.warning("alert %s: team %s has no webhook_url in the teams seed; not delivered",
+                            alert.alert_id, alert.team)
                 deliveries.append(Delivery(alert, "no_channel", error=f"team {alert.team} has no webhook_url"))
                 continue
             delivery = send_with_retry(alert, attempts=attempts, backoff_s=backoff_s, post=post)
@@ -269,8 +269,14 @@ def build_alerts_asset():
                               attempts=settings.alert_attempts)
         undelivered = report.undelivered
         for delivery in undelivered:
-            context.log.error(f"alert {delivery.alert.alert_id} for team {delivery.alert.team} not delivered: "
-                              f"{delivery.error}")
+            if delivery.status == "failed":  # a webhook that is set but refused: an error per alert
+                context.log.error(f"alert {delivery.alert.alert_id} for team {delivery.alert.team} not delivered: "
+                                  f"{delivery.error}")
+        # Teams without a webhook are a configuration gap, reported once rather than per alert.
+        unrouted = sorted({d.alert.team for d in undelivered if d.status == "no_channel"})
+        if unrouted:
+            context.log.warning(f"{report.count('no_channel')} alert(s) not delivered: no webhook_url in "
+                                f"seeds/teams.csv for team(s) {', '.join(unrouted)}")
         yield dg.MaterializeResult(metadata={
             "sent": report.count("sent"), "already_sent": report.count("already_sent"),
             "failed": report.count("failed"), "no_channel": report.count("no_channel"),
