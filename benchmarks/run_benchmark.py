@@ -12,8 +12,10 @@ times, each in its own process so peak memory is measured per stage:
   marts         dbt run of models/marts
   checks        dbt test (grain, reconciliation, ...)
 
-and, as the reference for "how fast could it be on this machine", DuckDB's
-raw scan (sum of cost) over the same landing files.  This is a script, not a
+and two references on the same landing files: DuckDB's raw scan (sum of
+cost: the physical limit of this machine) and a straightforward pandas
+showback roll-up (amortized cost per team and month, team from the tags —
+what a user would write instead of the warehouse).  This is a script, not a
 test: the figures go into docs/benchmarks.md with the machine they came from.
 """
 
@@ -80,9 +82,11 @@ def bench_size(rows: int, workdir: Path, threads: int, memory_limit: str) -> dic
         f"select count(*), sum(coalesce(line_item_unblended_cost, 0)) from read_parquet('{landing_glob}', "
         "union_by_name = true)").fetchone()
     raw_scan_s = time.perf_counter() - started
+    pandas_s, pandas_mb = run_stage([PYTHON, str(Path(__file__).with_name("pandas_showback.py")),
+                                     str(data_dir / "landing")], env)
     shutil.rmtree(data_dir)
-    return {"rows": line_items, "stages": stages, "raw_scan_s": raw_scan_s,
-            "generate_s": gen_s, "generate_peak_mb": gen_mb}
+    return {"rows": line_items, "stages": stages, "raw_scan_s": raw_scan_s, "pandas_s": pandas_s,
+            "pandas_peak_mb": pandas_mb, "generate_s": gen_s, "generate_peak_mb": gen_mb}
 
 
 def print_report(results: list[dict], threads: int, memory_limit: str) -> None:
@@ -102,6 +106,10 @@ def print_report(results: list[dict], threads: int, memory_limit: str) -> None:
         print(f"{rows:>12,} {'raw scan ref':<13} {result['raw_scan_s']:>9.3f} "
               f"{rows / result['raw_scan_s']:>14,.0f} {'':>9}   pipeline / raw scan = "
               f"{pipeline / result['raw_scan_s']:,.0f}x")
+        transform = sum(result["stages"][s][0] for s in ("staging", "intermediate", "marts"))
+        print(f"{rows:>12,} {'pandas ref':<13} {result['pandas_s']:>9.2f} {rows / result['pandas_s']:>14,.0f} "
+              f"{result['pandas_peak_mb']:>9,.0f}   pandas / dbt transform (staging+intermediate+marts) = "
+              f"{result['pandas_s'] / transform:.2f}x")
 
 
 def main() -> None:
