@@ -50,18 +50,11 @@ def parse_dbt_project() -> None:
 
 
 def discover_periods(export_uri: str, requested: list[str] | None) -> list[str]:
-    from orchestration.ingestion.discovery import discover_deliveries
-    from orchestration.ingestion.errors import IngestionError
+    from orchestration.ingestion.discovery import deliveries_for_periods, discover_deliveries
     from orchestration.ingestion.storage import open_store
 
-    found = sorted({d.billing_period for d in discover_deliveries(open_store(export_uri))})
-    if not requested:
-        return found
-    unknown = sorted(set(requested) - set(found))
-    if unknown:
-        raise IngestionError(f"{export_uri}: no export holds billing period(s) {', '.join(unknown)} "
-                             f"(found: {', '.join(found)})")
-    return sorted(set(requested))
+    deliveries = deliveries_for_periods(discover_deliveries(open_store(export_uri)), requested, export_uri)
+    return sorted({d.billing_period for d in deliveries})
 
 
 def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:

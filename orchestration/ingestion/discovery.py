@@ -197,3 +197,15 @@ def discover_deliveries(store: ExportStore) -> list[Delivery]:
                     f"{store.describe(data_key)}: unsupported data file type; expected parquet, csv or csv.gz"
                 )
     return sorted(deliveries, key=lambda d: (d.billing_period, d.format, d.export_name))
+
+
+def deliveries_for_periods(deliveries: list[Delivery], periods: list[str] | None, uri: str) -> list[Delivery]:
+    """The deliveries of the named billing periods (all when none are named); an unknown period is an error."""
+    if not periods:
+        return deliveries
+    found = sorted({d.billing_period for d in deliveries})
+    unknown = sorted(set(periods) - set(found))
+    if unknown:
+        raise IngestionError(f"{uri}: no export holds billing period(s) {', '.join(unknown)} "
+                             f"(found: {', '.join(found)})")
+    return [d for d in deliveries if d.billing_period in periods]

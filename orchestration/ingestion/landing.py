@@ -27,7 +27,7 @@ from orchestration.ingestion.conform import (
     raise_on_unparseable_values,
     reader_sql,
 )
-from orchestration.ingestion.discovery import Delivery, discover_deliveries
+from orchestration.ingestion.discovery import Delivery, deliveries_for_periods, discover_deliveries
 from orchestration.ingestion.errors import IngestionError
 from orchestration.ingestion.storage import ExportStore, open_store
 from orchestration.landing_schema import FORMATS, SCHEMAS
@@ -228,10 +228,5 @@ def load_exports(export_uri: str, landing_dir: Path, *, periods: list[str] | Non
     its previous delivery).
     """
     store = open_store(export_uri)
-    deliveries = discover_deliveries(store)
-    if periods:
-        unknown = sorted(set(periods) - {d.billing_period for d in deliveries})
-        if unknown:
-            raise IngestionError(f"{store.uri}: no export holds billing period(s) {', '.join(unknown)}")
-        deliveries = [d for d in deliveries if d.billing_period in periods]
+    deliveries = deliveries_for_periods(discover_deliveries(store), periods, store.uri)
     return [land_delivery(store, d, landing_dir, threads=threads, memory_limit=memory_limit) for d in deliveries]

@@ -7,15 +7,7 @@
 -#}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set precedence = allocation_precedence() %}
-{%- set key_columns = [
-    'billing_account_id',
-    'sub_account_id',
-    'service_name',
-    'charge_category',
-    'usage_type',
-    'resource_id',
-] %}
-{%- for taxonomy_key in taxonomy %}{% do key_columns.append('tag_' ~ taxonomy_key) %}{% endfor %}
+{%- set key_columns = allocation_key_columns() %}
 {#- cost_center and owner belong to the team: after the line's own tag, the
     resolved team's entry in seed teams decides, before rules and account defaults #}
 {%- set team_attributes = ['cost_center', 'owner'] %}

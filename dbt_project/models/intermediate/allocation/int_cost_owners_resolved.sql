@@ -5,15 +5,7 @@
     its team: int_shared_costs_split redistributes it.
 -#}
 {%- set taxonomy = var('tag_taxonomy') %}
-{%- set key_columns = [
-    'billing_account_id',
-    'sub_account_id',
-    'service_name',
-    'charge_category',
-    'usage_type',
-    'resource_id',
-] %}
-{%- for taxonomy_key in taxonomy %}{% do key_columns.append('tag_' ~ taxonomy_key) %}{% endfor %}
+{%- set key_columns = allocation_key_columns() %}
 {%- set grain = [
     'billing_period',
     'charge_date',
