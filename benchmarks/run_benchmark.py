@@ -1,22 +1,30 @@
-"""Benchmark the pipeline on generated line items: per-stage time, rows/s and peak memory.
+"""Benchmark the warehouse on generated line items: time, rows/s and peak memory per stage.
 
-    .venv/bin/python benchmarks/run_benchmark.py --rows 1000000 10000000
+    .venv/bin/python benchmarks/run_benchmark.py                      # 1M and 10M, one month; 12 x 1M incremental
+    .venv/bin/python benchmarks/run_benchmark.py --rows 50000000 --memory-limit 2GB --incremental-rows 0
 
-For each size it generates one month of exports with the project's generator
-(CUR 2.0 for one payer, legacy CUR CSV for the other — the demo's layout), then
-times, each in its own process so peak memory is measured per stage:
+For each size in --rows it generates one month with the project's generator
+(payer A as CUR 2.0 parquet, payer B as legacy CUR CSV.gz: the demo's layout)
+and times, each in its own process so peak memory is per stage:
 
-  load          discover + conform + land (orchestration.ingestion)
-  staging       dbt run of models/staging
-  intermediate  dbt run of models/intermediate
-  marts         dbt run of models/marts
-  checks        dbt test (grain, reconciliation, ...)
+  load     discover + validate + conform + land (orchestration.ingestion)
+  build    ONE `dbt build` of every model and data check, as production runs it
+           (unit tests excluded: they test SQL logic on fixtures, in CI); its
+           per-layer busy time (staging / intermediate / marts / checks) comes
+           from dbt's run_results.json
 
-and two references on the same landing files: DuckDB's raw scan (sum of
+next to two references on the same landing files: DuckDB's raw scan (sum of
 cost: the physical limit of this machine) and a straightforward pandas
-showback roll-up (amortized cost per team and month, team from the tags —
-what a user would write instead of the warehouse).  This is a script, not a
-test: the figures go into docs/benchmarks.md with the machine they came from.
+showback (what a user would write instead; skipped above 20M rows, where it
+would need more memory than the machine has).
+
+--incremental-rows N loads twelve months of N line items each, builds them,
+then simulates the daily refresh: a new delivery of the current and the
+previous month is generated and landed, and `dbt build` runs again. Its time
+is compared with the build of a single month of N line items.
+
+This is a script, not a test: the figures go into docs/benchmarks.md with the
+machine they came from.
 """
 
 from __future__ import annotations
@@ -51,28 +59,80 @@ def run_stage(command: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, f
     return elapsed, usage.ru_maxrss / 1024
 
 
-def bench_size(rows: int, workdir: Path, threads: int, memory_limit: str) -> dict:
-    data_dir = workdir / f"rows-{rows}"
-    exports = data_dir / "sample-exports"
-    env = {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "FINOPS_EXPORT_URI": str(exports),
-           "FINOPS_DUCKDB_THREADS": str(threads), "FINOPS_DUCKDB_MEMORY_LIMIT": memory_limit}
-    print(f"\n== {rows:,} line items: generating exports ...", flush=True)
-    gen_s, gen_mb = run_stage([PYTHON, "-m", "orchestration.sample_data", "--out", str(exports),
-                               "--periods", "2026-10", "--rows", str(rows)], env)
-    print(f"   generated in {gen_s:.1f}s", flush=True)
-    stages = {}
-    stages["load"] = run_stage([PYTHON, "-c", (
-        "import os; from pathlib import Path; from orchestration.ingestion.landing import load_exports; "
-        "load_exports(os.environ['FINOPS_EXPORT_URI'], Path(os.environ['FINOPS_DATA_DIR']) / 'landing', "
-        "threads=int(os.environ['FINOPS_DUCKDB_THREADS']), memory_limit=os.environ['FINOPS_DUCKDB_MEMORY_LIMIT'])"
-    )], env)
-    dbt = [DBT, "--quiet", "--no-use-colors"]
-    run_stage(dbt + ["seed", "--profiles-dir", ".", "--project-dir", "."], env, DBT_DIR)
-    for layer in ("staging", "intermediate", "marts"):
-        stages[layer] = run_stage(dbt + ["run", "--select", f"path:models/{layer}", "--profiles-dir", ".",
-                                         "--project-dir", "."], env, DBT_DIR)
-    stages["checks"] = run_stage(dbt + ["test", "--profiles-dir", ".", "--project-dir", "."], env, DBT_DIR)
+PERIODS_12 = [f"{year}-{month:02d}" for year, month in
+              [(2025, 11), (2025, 12)] + [(2026, m) for m in range(1, 11)]]
+PANDAS_MAX_ROWS = 20_000_000
+LAYERS = ("staging", "intermediate", "marts", "checks")
 
+
+def stage_env(data_dir: Path, threads: int, memory_limit: str) -> dict:
+    return {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "FINOPS_EXPORT_URI": str(data_dir / "sample-exports"),
+            "FINOPS_DUCKDB_THREADS": str(threads), "FINOPS_DUCKDB_MEMORY_LIMIT": memory_limit,
+            "DBT_TARGET_PATH": str(data_dir / "dbt-target")}
+
+
+def generate(env: dict, periods: list[str], rows: int, seed: int = 42) -> None:
+    """Generate exports, unless this very set is already there (--keep-exports from an earlier run)."""
+    out = Path(env["FINOPS_EXPORT_URI"])
+    marker = out / f".generated-{seed}-{rows}-{'_'.join(periods)}"
+    if marker.exists():
+        print(f"   reusing the exports in {out}", flush=True)
+        return
+    seconds, _ = run_stage([PYTHON, "-m", "orchestration.sample_data", "--out", str(out),
+                            "--periods", *periods, "--rows", str(rows), "--seed", str(seed)], env)
+    marker.touch()
+    print(f"   generated {len(periods)} month(s) x {rows:,} line items in {seconds:.0f}s", flush=True)
+
+
+def clean(data_dir: Path, keep_exports: bool) -> None:
+    """Remove what a run wrote; with keep_exports the generated exports stay for the next run."""
+    for child in data_dir.iterdir():
+        if not (keep_exports and child.name == "sample-exports"):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def load(env: dict, periods: list[str] | None = None) -> tuple[float, float]:
+    return run_stage([PYTHON, "-c", (
+        "import os, sys; from pathlib import Path; from orchestration.ingestion.landing import load_exports; "
+        "load_exports(os.environ['FINOPS_EXPORT_URI'], Path(os.environ['FINOPS_DATA_DIR']) / 'landing', "
+        "periods=sys.argv[1:] or None, threads=int(os.environ['FINOPS_DUCKDB_THREADS']), "
+        "memory_limit=os.environ['FINOPS_DUCKDB_MEMORY_LIMIT'])"
+    ), *(periods or [])], env)
+
+
+def dbt_build(env: dict) -> tuple[float, float, dict]:
+    """One `dbt build` (models + data tests); (seconds, peak MB, busy seconds per layer)."""
+    seconds, peak = run_stage([DBT, "--quiet", "--no-use-colors", "build", "--exclude-resource-type", "unit_test",
+                               "--profiles-dir", ".", "--project-dir", "."], env, DBT_DIR)
+    target = Path(env["DBT_TARGET_PATH"])
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    busy = dict.fromkeys(LAYERS, 0.0)
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        node = nodes.get(result["unique_id"], {})
+        if node.get("resource_type") == "test":
+            busy["checks"] += result["execution_time"]
+        elif node.get("resource_type") == "model":
+            layer = Path(node["original_file_path"]).parts[1]
+            busy[layer] = busy.get(layer, 0.0) + result["execution_time"]
+    return seconds, peak, busy
+
+
+def showback_path_seconds(env: dict) -> float:
+    """Busy time of the models rpt_showback_monthly is built from (itself included)."""
+    target = Path(env["DBT_TARGET_PATH"])
+    manifest = json.loads((target / "manifest.json").read_text())
+    pending, path = ["model.finops.rpt_showback_monthly"], set()
+    while pending:
+        unique_id = pending.pop()
+        if unique_id in path or not unique_id.startswith("model."):
+            continue
+        path.add(unique_id)
+        pending.extend(manifest["nodes"][unique_id]["depends_on"]["nodes"])
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return sum(r["execution_time"] for r in results if r["unique_id"] in path)
+
+
+def raw_scan(data_dir: Path, threads: int) -> tuple[int, float]:
     import duckdb
 
     landing_glob = str(data_dir / "landing" / "*" / "**" / "*.parquet")
@@ -81,48 +141,112 @@ def bench_size(rows: int, workdir: Path, threads: int, memory_limit: str) -> dic
     line_items, _ = con.execute(
         f"select count(*), sum(coalesce(line_item_unblended_cost, 0)) from read_parquet('{landing_glob}', "
         "union_by_name = true)").fetchone()
-    raw_scan_s = time.perf_counter() - started
-    pandas_s, pandas_mb = run_stage([PYTHON, str(Path(__file__).with_name("pandas_showback.py")),
-                                     str(data_dir / "landing")], env)
-    shutil.rmtree(data_dir)
-    return {"rows": line_items, "stages": stages, "raw_scan_s": raw_scan_s, "pandas_s": pandas_s,
-            "pandas_peak_mb": pandas_mb, "generate_s": gen_s, "generate_peak_mb": gen_mb}
+    return line_items, time.perf_counter() - started
+
+
+def bench_month(rows: int, workdir: Path, threads: int, memory_limit: str, keep_exports: bool) -> dict:
+    data_dir = workdir / f"rows-{rows}"
+    env = stage_env(data_dir, threads, memory_limit)
+    print(f"\n== one month, {rows:,} line items", flush=True)
+    generate(env, ["2026-10"], rows)
+    result = {"kind": "month", "requested_rows": rows, "memory_limit": memory_limit, "threads": threads}
+    result["load"] = load(env)
+    seconds, peak, busy = dbt_build(env)
+    result["build"] = (seconds, peak)
+    result["busy"] = busy
+    result["showback_path_s"] = showback_path_seconds(env)
+    result["rows"], result["raw_scan_s"] = raw_scan(data_dir, threads)
+    if rows <= PANDAS_MAX_ROWS:
+        result["pandas"] = run_stage([PYTHON, str(Path(__file__).with_name("pandas_showback.py")),
+                                      str(data_dir / "landing")], env)
+    print(f"   load {result['load'][0]:.1f}s, build {seconds:.1f}s", flush=True)
+    clean(data_dir, keep_exports)
+    return result
+
+
+def bench_incremental(rows_per_month: int, workdir: Path, threads: int, memory_limit: str) -> dict:
+    data_dir = workdir / f"incremental-{rows_per_month}"
+    env = stage_env(data_dir, threads, memory_limit)
+    print(f"\n== twelve months x {rows_per_month:,} line items, then a daily refresh", flush=True)
+    generate(env, PERIODS_12, rows_per_month)
+    result = {"kind": "incremental", "rows_per_month": rows_per_month, "months": len(PERIODS_12)}
+    result["load"] = load(env)
+    seconds, peak, busy = dbt_build(env)
+    result["full_build"] = (seconds, peak)
+    result["rows"], result["raw_scan_s"] = raw_scan(data_dir, threads)
+    # the daily refresh: a new delivery (another execution) of the current and the previous month
+    refreshed = PERIODS_12[-2:]
+    generate(env, refreshed, rows_per_month, seed=43)
+    result["refresh_load"] = load(env, refreshed)
+    seconds, peak, busy = dbt_build(env)
+    result["refresh_build"] = (seconds, peak)
+    result["refresh_busy"] = busy
+    print(f"   full build {result['full_build'][0]:.1f}s, refresh build {seconds:.1f}s", flush=True)
+    clean(data_dir, keep_exports=False)  # its exports were re-delivered: never reuse them
+    return result
 
 
 def print_report(results: list[dict], threads: int, memory_limit: str) -> None:
     print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB threads={threads}, memory_limit={memory_limit}")
-    header = f"{'line items':>12} {'stage':<13} {'seconds':>9} {'rows/s':>14} {'peak MB':>9}"
+    header = f"{'line items':>12} {'stage':<34} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}"
     print(header)
     print("-" * len(header))
+    months = {r["requested_rows"]: r for r in results if r["kind"] == "month"}
     for result in results:
         rows = result["rows"]
-        pipeline = 0.0
-        for stage, (seconds, peak) in result["stages"].items():
-            pipeline += seconds
-            print(f"{rows:>12,} {stage:<13} {seconds:>9.2f} {rows / seconds:>14,.0f} {peak:>9,.0f}")
-        print(f"{rows:>12,} {'pipeline':<13} {pipeline:>9.2f} {rows / pipeline:>14,.0f} "
-              f"{max(p for _, p in result['stages'].values()):>9,.0f}")
-        print(f"{rows:>12,} {'raw scan ref':<13} {result['raw_scan_s']:>9.3f} "
-              f"{rows / result['raw_scan_s']:>14,.0f} {'':>9}   pipeline / raw scan = "
-              f"{pipeline / result['raw_scan_s']:,.0f}x")
-        transform = sum(result["stages"][s][0] for s in ("staging", "intermediate", "marts"))
-        print(f"{rows:>12,} {'pandas ref':<13} {result['pandas_s']:>9.2f} {rows / result['pandas_s']:>14,.0f} "
-              f"{result['pandas_peak_mb']:>9,.0f}   pandas / dbt transform (staging+intermediate+marts) = "
-              f"{result['pandas_s'] / transform:.2f}x")
+
+        def line(stage: str, seconds: float, peak: float | None = None, note: str = "") -> None:
+            peak_text = f"{peak:>9,.0f}" if peak is not None else " " * 9
+            print(f"{rows:>12,} {stage:<34} {seconds:>9.2f} {rows / seconds:>12,.0f} {peak_text} {note}")
+
+        if result["kind"] == "month":
+            line("load", *result["load"])
+            line("build (dbt build, all marts+checks)", *result["build"])
+            for layer in LAYERS:
+                line(f"  busy: {layer}", result["busy"][layer])
+            total = result["load"][0] + result["build"][0]
+            line("load + build", total, max(result["load"][1], result["build"][1]))
+            line("ref: DuckDB raw scan sum(cost)", result["raw_scan_s"], None,
+                 f"build / raw scan = {result['build'][0] / result['raw_scan_s']:,.0f}x")
+            if "pandas" in result:
+                pandas_s, pandas_mb = result["pandas"]
+                line("ref: pandas showback", pandas_s, pandas_mb,
+                     f"pandas / build = {pandas_s / result['build'][0]:.2f}x; pandas / showback path "
+                     f"({result['showback_path_s']:.1f}s) = {pandas_s / result['showback_path_s']:.1f}x")
+        else:
+            line(f"12 months: load", *result["load"])
+            line(f"12 months: full build", *result["full_build"])
+            line(f"refresh: load 2 months", *result["refresh_load"])
+            single = months.get(result["rows_per_month"])
+            note = ""
+            if single:
+                note = (f"refresh / one-month build ({single['build'][0]:.1f}s) = "
+                        f"{result['refresh_build'][0] / single['build'][0]:.2f}x")
+            line(f"refresh: build", *result["refresh_build"], note)
+            for layer in LAYERS:
+                line(f"  busy: {layer}", result["refresh_busy"][layer])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000],
+                        help="line items of the one-month runs")
+    parser.add_argument("--incremental-rows", type=int, default=1_000_000,
+                        help="line items per month of the twelve-month refresh run (0: skip)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--keep-exports", action="store_true",
+                        help="keep the one-month runs' exports in --workdir for the next run (skips generating)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="finops-bench-"))
     os.chdir(ROOT)
-    results = [bench_size(rows, workdir, args.threads, args.memory_limit) for rows in args.rows]
+    sizes = sorted(set(args.rows) | ({args.incremental_rows} if args.incremental_rows else set()))
+    results = [bench_month(rows, workdir, args.threads, args.memory_limit, args.keep_exports) for rows in sizes]
+    if args.incremental_rows:
+        results.append(bench_incremental(args.incremental_rows, workdir, args.threads, args.memory_limit))
     print_report(results, args.threads, args.memory_limit)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

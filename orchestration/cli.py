@@ -32,10 +32,11 @@ class BuildFailed(Exception):
 def _root_cause(exc: BaseException) -> BaseException:
     from orchestration.ingestion.errors import IngestionError
 
-    seen = exc
-    while seen is not None:
+    seen, visited = exc, set()
+    while seen is not None and id(seen) not in visited:  # chains can loop (a cause re-raised in its handler)
         if isinstance(seen, IngestionError):
             return seen
+        visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return exc
 

@@ -57,7 +57,7 @@ class Settings:
             data_dir=data_dir,
             export_uri=os.environ.get("FINOPS_EXPORT_URI") or str(data_dir / "sample-exports"),
             duckdb_threads=int(os.environ.get("FINOPS_DUCKDB_THREADS", os.cpu_count() or 2)),
-            duckdb_memory_limit=os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "4GB"),
+            duckdb_memory_limit=os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "2GB"),
             first_billing_period=os.environ.get("FINOPS_FIRST_BILLING_PERIOD", "2018-01"),
             restatement_months=int(os.environ.get("FINOPS_RESTATEMENT_MONTHS", "2")),
             dagster_url=os.environ.get("FINOPS_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/"),

@@ -57,6 +57,7 @@ def allocation_build(tmp_path_factory):
 
 
 ALLOCATION_SELECTION = ["+rpt_showback_monthly", "+fct_chargeback_ledger", "+dim_accounts", "+dim_teams",
+                        "+int_line_items_tagged",  # the line-level view a test reads tag coverage from
                         "path:tests/allocation",
                         "assert_allocated_cost_equals_counted_line_items_per_period"]
 

@@ -8,6 +8,11 @@ figures: the generator's own sums, and the known totals of the real samples.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -15,7 +20,7 @@ import pytest
 
 from orchestration.cli import main, run_build
 from orchestration.sample_data import write_sample_exports
-from orchestration.settings import Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 from tests.conftest import upload_folder
 from tests.export_builders import arrange_samples
 
@@ -96,6 +101,18 @@ def test_rebuilding_is_idempotent(generated_org_build):
     before = mart_totals(settings)
     run_build(settings)
     assert mart_totals(settings) == before
+
+
+def test_every_dbt_unit_test_passes_on_the_built_warehouse(generated_org_build, tmp_path):
+    """The production build leaves dbt's unit tests out (they test SQL on fixtures); they run here."""
+    settings, _, _ = generated_org_build
+    env = {**os.environ, "FINOPS_DATA_DIR": str(settings.data_dir), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", "test", "--select", "test_type:unit",
+               "--profiles-dir", ".", "--project-dir", "."]
+    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:]
+    passed = re.search(r"PASS=(\d+) WARN=0 ERROR=0", done.stdout)
+    assert passed and int(passed.group(1)) >= 21, done.stdout[-2000:]
 
 
 def test_builds_are_recorded_in_the_dagster_instance_the_ui_reads(generated_org_build):

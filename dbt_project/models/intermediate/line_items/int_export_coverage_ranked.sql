@@ -1,6 +1,6 @@
-with line_items as (
+with daily_line_items as (
 
-    select * from {{ ref('int_line_items_unioned') }}
+    select * from {{ ref('int_line_items_aggregated_daily') }}
 
 ),
 
@@ -12,10 +12,10 @@ coverage as (
         billing_period,
         source_format,
         export_name,
-        count(*) as line_item_count,
+        sum(line_item_count) as line_item_count,
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost
-    from line_items
+    from daily_line_items
     group by
         provider_name,
         billing_account_id,

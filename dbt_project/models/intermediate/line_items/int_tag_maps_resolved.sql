@@ -4,14 +4,14 @@
     map costs ~10x a flat column. The distinct maps are exploded, matched to
     seed tag_key_aliases, ranked, and pivoted to one row per map;
     int_line_items_tagged joins them back by tag_map_key.
-    Maps come from the union (before export dedup): a superset is harmless and
-    saves a join.
+    Maps come from the daily aggregate of every export (before export dedup): a
+    superset is harmless and saves a join.
 -#}
 {%- set taxonomy = var('tag_taxonomy') %}
 
-with line_items as (
+with daily_line_items as (
 
-    select * from {{ ref('int_line_items_unioned') }}
+    select * from {{ ref('int_line_items_aggregated_daily') }}
 
 ),
 
@@ -23,16 +23,19 @@ tag_key_aliases as (
 
 distinct_tag_maps as (
 
-    -- a NULL map and an empty map hash alike; lines without tags simply find no row
-    select distinct tags
-    from line_items
+    -- equal maps share one key; lines without tags simply find no row
+    select
+        tag_map_key,
+        {{ dbt.any_value('tags') }} as tags
+    from daily_line_items
     where tags is not null
+    group by tag_map_key
 
 ),
 
 tag_entries as (
 
-    {{ explode_map('distinct_tag_maps', 'tags', ['tags'], 'tag_key', 'tag_value') }}
+    {{ explode_map('distinct_tag_maps', 'tags', ['tag_map_key'], 'tag_key', 'tag_value') }}
 
 ),
 
@@ -50,7 +53,7 @@ normalized_aliases as (
 matched_tags as (
 
     select
-        tag_entries.tags,
+        tag_entries.tag_map_key,
         normalized_aliases.taxonomy_key,
         normalized_aliases.priority,
         tag_entries.tag_key,
@@ -73,7 +76,7 @@ ranked_tags as (
         -- several raw keys for one taxonomy key on a line (user_Team and user_owner-team):
         -- the alias with the lowest priority wins, then the lowest raw key, then value
         row_number() over (
-            partition by tags, taxonomy_key
+            partition by tag_map_key, taxonomy_key
             order by priority, tag_key, tag_value
         ) as alias_rank
     from matched_tags
@@ -83,21 +86,21 @@ ranked_tags as (
 taxonomy_per_tag_map as (
 
     select
-        tags,
+        tag_map_key,
         {% for taxonomy_key in taxonomy -%}
         max(case when taxonomy_key = '{{ taxonomy_key }}' then tag_value end) as {{ taxonomy_key }}
         {%- if not loop.last %},{% endif %}
         {% endfor %}
     from ranked_tags
     where alias_rank = 1
-    group by tags
+    group by tag_map_key
 
 ),
 
 final as (
 
     select
-        {{ map_key('distinct_tag_maps.tags') }} as tag_map_key,
+        distinct_tag_maps.tag_map_key,
         distinct_tag_maps.tags,
         {% for taxonomy_key in taxonomy -%}
         taxonomy_per_tag_map.{{ taxonomy_key }},
@@ -105,7 +108,7 @@ final as (
         taxonomy_per_tag_map.team is null as is_untagged
     from distinct_tag_maps
     left join taxonomy_per_tag_map
-        on distinct_tag_maps.tags = taxonomy_per_tag_map.tags
+        on distinct_tag_maps.tag_map_key = taxonomy_per_tag_map.tag_map_key
 
 )
 

@@ -1,6 +1,6 @@
 {#-
-    Savings Plan and Reserved Instance health per billing period, from the canonical
-    line items' FOCUS commitment columns (works for CUR and FOCUS alike):
+    Savings Plan and Reserved Instance health per billing period, from the counted
+    line items' FOCUS commitment columns (summed per day in int_line_items_counted_daily) (works for CUR and FOCUS alike):
       covered usage  = commitment_discount_status 'Used' lines of the type
       unused         = commitment_discount_status 'Unused' lines (SavingsPlanRecurringFee /
                        RIFee in CUR): their unused_commitment_cost
@@ -13,7 +13,7 @@
 
 with line_items as (
 
-    select * from {{ ref('int_line_items_tagged') }}
+    select * from {{ ref('int_line_items_counted_daily') }}
     -- usage, plus the commitment fee lines that carry the unused part (CUR: Purchase
     -- SavingsPlanRecurringFee / RIFee; FOCUS: Usage rows with status Unused)
     where charge_category in ('Usage', 'Purchase')

@@ -17,7 +17,7 @@ with allocated as (
 
 line_items as (
 
-    select * from {{ ref('int_line_items_tagged') }}
+    select * from {{ ref('int_line_items_counted_daily') }}
 
 ),
 

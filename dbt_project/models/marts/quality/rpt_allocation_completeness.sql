@@ -8,7 +8,7 @@
 
 with line_items as (
 
-    select * from {{ ref('int_line_items_tagged') }}
+    select * from {{ ref('int_line_items_counted_daily') }}
 
 ),
 
@@ -38,7 +38,7 @@ canonical_totals as (
 
     select
         billing_period,
-        count(*) as line_item_count,
+        sum(line_item_count) as line_item_count,
         sum(billed_cost) as canonical_billed_cost,
         sum(effective_cost) as canonical_effective_cost,
         sum(case when is_untagged or team is null then billed_cost else 0 end) as untagged_billed_cost

@@ -1,0 +1,94 @@
+{#-
+    The one read of the line items (10M+ a month). Each export's lines are summed
+    per day and per every attribute any downstream model needs, with the tag map
+    reduced to its 64-bit key; everything else (export de-duplication, tag and
+    service resolution, allocation, commitments, completeness) works on this
+    table or smaller.
+
+    Incremental per billing period (macros/incremental): a daily refresh re-reads
+    only the months whose landing files changed. On purpose it depends on the
+    landing data alone — no seed, no var — so editing the configuration never
+    forces a re-read of the line items.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=period_incremental_strategy(),
+    unique_key='billing_period',
+    partition_by=['billing_period'],
+    on_schema_change='fail',
+) }}
+
+{%- set attributes = [
+    'billing_period',
+    'charge_date',
+    'source_format',
+    'export_name',
+    'provider_name',
+    'billing_account_id',
+    'sub_account_id',
+    'service_code',
+    'service_name',
+    'service_category',
+    'charge_category',
+    'line_item_type',
+    'usage_type',
+    'operation',
+    'resource_id',
+    'pricing_category',
+    'consumed_unit',
+    'commitment_discount_type',
+    'commitment_discount_status',
+    'billing_currency',
+] %}
+{%- set period_versions = landing_period_versions() %}
+{%- set periods = billing_periods_to_build(period_versions) %}
+
+with line_items as (
+
+    select * from {{ ref('int_line_items_unioned') }}
+    where {{ billing_period_filter('billing_period', periods) }}
+
+),
+
+period_versions as (
+
+    {{ period_versions }}
+
+),
+
+aggregated as (
+
+    select
+        {% for attribute in attributes -%}
+        {{ attribute }},
+        {% endfor -%}
+        {{ map_key('tags') }} as tag_map_key,
+        -- one of the (equal) maps of the group: int_tag_maps_resolved resolves each once
+        {{ dbt.any_value("tags") }} as tags,
+        sum(billed_cost) as billed_cost,
+        sum(effective_cost) as effective_cost,
+        sum(list_cost) as list_cost,
+        sum(unused_commitment_cost) as unused_commitment_cost,
+        cast(count(*) as bigint) as line_item_count
+    from line_items
+    group by
+        {% for attribute in attributes -%}
+        {{ attribute }},
+        {% endfor -%}
+        {{ map_key('tags') }}
+
+),
+
+final as (
+
+    select
+        aggregated.*,
+        period_versions.build_version as _build_version,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as _built_at
+    from aggregated
+    inner join period_versions
+        on aggregated.billing_period = period_versions.billing_period
+
+)
+
+select * from final
