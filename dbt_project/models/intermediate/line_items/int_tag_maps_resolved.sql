@@ -24,7 +24,8 @@ tag_key_aliases as (
 distinct_tag_maps as (
 
     -- a NULL map and an empty map hash alike; lines without tags simply find no row
-    select distinct tags
+    -- (comparable_map: engines that cannot DISTINCT/GROUP BY a map compare its sorted entries)
+    select distinct {{ comparable_map('tags') }} as tags
     from line_items
     where tags is not null
 
@@ -32,7 +33,7 @@ distinct_tag_maps as (
 
 tag_entries as (
 
-    {{ explode_map('distinct_tag_maps', 'tags', ['tags'], 'tag_key', 'tag_value') }}
+    {{ explode_map('distinct_tag_maps', map_from_comparable('tags'), ['tags'], 'tag_key', 'tag_value') }}
 
 ),
 
@@ -97,8 +98,8 @@ taxonomy_per_tag_map as (
 final as (
 
     select
-        {{ map_key('distinct_tag_maps.tags') }} as tag_map_key,
-        distinct_tag_maps.tags,
+        {{ map_key(map_from_comparable('distinct_tag_maps.tags')) }} as tag_map_key,
+        {{ map_from_comparable('distinct_tag_maps.tags') }} as tags,
         {% for taxonomy_key in taxonomy -%}
         taxonomy_per_tag_map.{{ taxonomy_key }},
         {% endfor -%}
