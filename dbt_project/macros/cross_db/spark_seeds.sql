@@ -5,9 +5,14 @@
     (found first through dbt_project.yml `dispatch`) renders each value as an
     escaped SQL literal instead: NULL, numbers and booleans as such, anything
     else as a string, then casts it to the seed column's type, exactly as the
-    stock macro does. Used by every Spark connection method.
+    stock macro does. Used by every dbt-spark connection method; adapters built
+    on dbt-spark with their own loader (dbt-databricks) keep theirs.
 -#}
 {% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set own_loader = dbt.get(target.type ~ '__load_csv_rows') if target.type != 'spark' else none -%}
+    {%- if own_loader is not none -%}
+        {{ return(own_loader(model, agate_table)) }}
+    {%- endif -%}
     {%- set batch_size = get_batch_size() -%}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set types = [] -%}
