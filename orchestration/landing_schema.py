@@ -253,3 +253,50 @@ SCHEMAS: dict[str, FormatSchema] = {
     ),
     FOCUS: FormatSchema(FOCUS, FOCUS_COLUMNS, FOCUS_REQUIRED, ("BilledCost",), _numeric(FOCUS_COLUMNS)),
 }
+
+
+# --- the same contract for dbt targets that cannot read the files' own schema ------------------
+# DuckDB reads landing parquet with the types stored in the files (and the zero-row
+# ``_empty.parquet`` keeps a format typed before its first delivery). Spark skips files whose
+# names start with ``_`` and cannot infer a schema from no files, so on Spark (and other
+# non-DuckDB targets) dbt declares the landing tables with these columns (macro
+# ``create_landing_relations``). The macro file below is generated from SCHEMAS;
+# tests/test_landing_schema_macro.py fails when it is out of date.
+
+DBT_LANDING_COLUMNS_MACRO = "dbt_project/macros/cross_db/landing_columns.sql"
+
+
+def dbt_landing_columns_macro() -> str:
+    """The dbt macro ``landing_columns(format)``: [[column, DuckDB type], ...] per format."""
+    lines = [
+        "{#- GENERATED from orchestration/landing_schema.py (the landing contract) by",
+        "    `python -m orchestration.landing_schema`; do not edit by hand.",
+        "    The landing columns and their DuckDB types, per format, for targets that declare",
+        "    the landing tables themselves (see create_landing_relations). -#}",
+        "{% macro landing_columns(format_name) -%}",
+        "    {%- set columns = {",
+    ]
+    for format_name in FORMATS:
+        lines.append(f"        '{format_name}': [")
+        for name, type_ in SCHEMAS[format_name].landing_columns:
+            lines.append(f"            ['{name}', '{type_}'],")
+        lines.append("        ],")
+    lines += [
+        "    } -%}",
+        "    {%- if format_name not in columns -%}",
+        "        {{ exceptions.raise_compiler_error(\"landing_columns: unknown landing format '\" ~ format_name",
+        "            ~ \"' (orchestration/landing_schema.py FORMATS)\") }}",
+        "    {%- endif -%}",
+        "    {{ return(columns[format_name]) }}",
+        "{%- endmacro %}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m orchestration.landing_schema: regenerate the dbt macro
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[1] / DBT_LANDING_COLUMNS_MACRO
+    target.write_text(dbt_landing_columns_macro())
+    print(f"wrote {target}")

@@ -25,9 +25,9 @@
         nullif(line_item_product_code, '') as service_code,
         -- the product code until int_line_items_tagged resolves it via seed aws_services
         nullif(line_item_product_code, '') as service_name,
-        cast(null as varchar) as service_category,
+        cast(null as {{ dbt.type_string() }}) as service_category,
         {{ aws_cur_charge_category('line_item_type') }} as charge_category,
-        cast(null as varchar) as charge_class,
+        cast(null as {{ dbt.type_string() }}) as charge_class,
         line_item_type,
         nullif(line_item_usage_type, '') as usage_type,
         nullif(line_item_operation, '') as operation,
@@ -36,7 +36,7 @@
         nullif(line_item_availability_zone, '') as availability_zone,
         case
             when line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage') then 'Committed'
-            when {{ aws_cur_charge_category('line_item_type') }} <> 'Usage' then cast(null as varchar)
+            when {{ aws_cur_charge_category('line_item_type') }} <> 'Usage' then cast(null as {{ dbt.type_string() }})
             when pricing_term = 'Spot' or line_item_usage_type like '%SpotUsage%' then 'Dynamic'
             else 'Standard'
         end as pricing_category,

@@ -161,7 +161,11 @@ resolved as (
         {% endfor -%}
         {% for taxonomy_key in taxonomy -%}
         {% for source in precedence -%}
+        {#- the tag values are the key columns tag_<key> selected above (trimmed and never
+            empty: int_tag_maps_resolved); a second column of that name would be ambiguous -#}
+        {% if source != 'tag' -%}
         nullif(trim({{ source_columns[source] }}{{ taxonomy_key }}), '') as {{ source }}_{{ taxonomy_key }},
+        {% endif -%}
         {% endfor -%}
         {% endfor -%}
         rule_values.team_rule_name,

@@ -18,11 +18,11 @@ with source as (
     select * from {{ drivers }}
     {%- else -%}
     select
-        cast(null as varchar) as period,
-        cast(null as varchar) as metric_name,
-        cast(null as varchar) as value,
-        cast(null as varchar) as revenue,
-        cast(null as varchar) as filename
+        cast(null as {{ dbt.type_string() }}) as period,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as {{ dbt.type_string() }}) as value,
+        cast(null as {{ dbt.type_string() }}) as revenue,
+        cast(null as {{ dbt.type_string() }}) as filename
     where 1 = 0
     {%- endif %}
 

@@ -10,63 +10,63 @@ renamed as (
         -- FOCUS 1.x has no line item id: the row's position in its landing file
         -- (one file per export and billing period) identifies it within a delivery
         {{ dbt.hash(dbt.concat([
-            '_export', "'|'", 'cast(_billing_period as varchar)', "'|'",
-            "coalesce(_source_file, '')", "'|'", 'cast(file_row_number as varchar)'
+            '_export', "'|'", 'cast(_billing_period as ' ~ dbt.type_string() ~ ')', "'|'",
+            "coalesce(_source_file, '')", "'|'", 'cast(file_row_number as ' ~ dbt.type_string() ~ ')'
         ])) }} as line_item_id,
         'focus' as source_format,
         _export as export_name,
         _delivery_id as delivery_id,
         _source_file as source_file,
-        cast({{ dbt.date_trunc('month', 'coalesce(_billing_period, cast("BillingPeriodStart" as date))') }} as date)
+        cast({{ dbt.date_trunc('month', 'coalesce(_billing_period, cast(BillingPeriodStart as date))') }} as date)
             as billing_period,
-        "ChargePeriodStart" as charge_period_start,
-        "ChargePeriodEnd" as charge_period_end,
-        cast("ChargePeriodStart" as date) as charge_date,
-        nullif("ProviderName", '') as provider_name,
-        nullif("BillingAccountId", '') as billing_account_id,
-        nullif("BillingAccountName", '') as billing_account_name,
-        nullif("SubAccountId", '') as sub_account_id,
-        nullif("SubAccountName", '') as sub_account_name,
-        cast(null as varchar) as service_code,
-        nullif("ServiceName", '') as service_name,
-        nullif("ServiceCategory", '') as service_category,
-        coalesce(nullif("ChargeCategory", ''), 'Other') as charge_category,
-        nullif("ChargeClass", '') as charge_class,
+        ChargePeriodStart as charge_period_start,
+        ChargePeriodEnd as charge_period_end,
+        cast(ChargePeriodStart as date) as charge_date,
+        nullif(ProviderName, '') as provider_name,
+        nullif(BillingAccountId, '') as billing_account_id,
+        nullif(BillingAccountName, '') as billing_account_name,
+        nullif(SubAccountId, '') as sub_account_id,
+        nullif(SubAccountName, '') as sub_account_name,
+        cast(null as {{ dbt.type_string() }}) as service_code,
+        nullif(ServiceName, '') as service_name,
+        nullif(ServiceCategory, '') as service_category,
+        coalesce(nullif(ChargeCategory, ''), 'Other') as charge_category,
+        nullif(ChargeClass, '') as charge_class,
         -- FOCUS has no line item type: a CUR-like one is derived so that
         -- commitment logic downstream can treat all formats alike
         case
-            when "ChargeCategory" = 'Usage' and "CommitmentDiscountStatus" = 'Used'
-                and "CommitmentDiscountType" = 'Savings Plan' then 'SavingsPlanCoveredUsage'
-            when "ChargeCategory" = 'Usage' and "CommitmentDiscountStatus" = 'Used'
-                and "CommitmentDiscountType" = 'Reserved Instance' then 'DiscountedUsage'
-            when "ChargeCategory" = 'Usage' and "CommitmentDiscountStatus" = 'Unused'
-                and "CommitmentDiscountType" = 'Savings Plan' then 'SavingsPlanRecurringFee'
-            when "ChargeCategory" = 'Usage' and "CommitmentDiscountStatus" = 'Unused'
-                and "CommitmentDiscountType" = 'Reserved Instance' then 'RIFee'
-            when "ChargeCategory" = 'Purchase' then 'Fee'
-            else coalesce(nullif("ChargeCategory", ''), 'Other')
+            when ChargeCategory = 'Usage' and CommitmentDiscountStatus = 'Used'
+                and CommitmentDiscountType = 'Savings Plan' then 'SavingsPlanCoveredUsage'
+            when ChargeCategory = 'Usage' and CommitmentDiscountStatus = 'Used'
+                and CommitmentDiscountType = 'Reserved Instance' then 'DiscountedUsage'
+            when ChargeCategory = 'Usage' and CommitmentDiscountStatus = 'Unused'
+                and CommitmentDiscountType = 'Savings Plan' then 'SavingsPlanRecurringFee'
+            when ChargeCategory = 'Usage' and CommitmentDiscountStatus = 'Unused'
+                and CommitmentDiscountType = 'Reserved Instance' then 'RIFee'
+            when ChargeCategory = 'Purchase' then 'Fee'
+            else coalesce(nullif(ChargeCategory, ''), 'Other')
         end as line_item_type,
-        cast(null as varchar) as usage_type,
-        cast(null as varchar) as operation,
-        nullif("ResourceId", '') as resource_id,
-        nullif("RegionId", '') as region_id,
-        nullif("AvailabilityZone", '') as availability_zone,
-        nullif("PricingCategory", '') as pricing_category,
-        "ConsumedQuantity" as consumed_quantity,
-        nullif("ConsumedUnit", '') as consumed_unit,
-        coalesce("BilledCost", 0) as billed_cost,
-        coalesce("EffectiveCost", 0) as effective_cost,
-        coalesce("ListCost", 0) as list_cost,
-        nullif("BillingCurrency", '') as billing_currency,
-        nullif("CommitmentDiscountId", '') as commitment_discount_id,
-        nullif("CommitmentDiscountType", '') as commitment_discount_type,
-        nullif("CommitmentDiscountCategory", '') as commitment_discount_category,
-        nullif("CommitmentDiscountStatus", '') as commitment_discount_status,
+        cast(null as {{ dbt.type_string() }}) as usage_type,
+        cast(null as {{ dbt.type_string() }}) as operation,
+        nullif(ResourceId, '') as resource_id,
+        nullif(RegionId, '') as region_id,
+        nullif(AvailabilityZone, '') as availability_zone,
+        nullif(PricingCategory, '') as pricing_category,
+        ConsumedQuantity as consumed_quantity,
+        nullif(ConsumedUnit, '') as consumed_unit,
+        coalesce(BilledCost, 0) as billed_cost,
+        coalesce(EffectiveCost, 0) as effective_cost,
+        coalesce(ListCost, 0) as list_cost,
+        nullif(BillingCurrency, '') as billing_currency,
+        nullif(CommitmentDiscountId, '') as commitment_discount_id,
+        nullif(CommitmentDiscountType, '') as commitment_discount_type,
+        nullif(CommitmentDiscountCategory, '') as commitment_discount_category,
+        nullif(CommitmentDiscountStatus, '') as commitment_discount_status,
         case
-            when "CommitmentDiscountStatus" = 'Unused' then coalesce("EffectiveCost", 0)
+            when CommitmentDiscountStatus = 'Unused' then coalesce(EffectiveCost, 0)
             else 0
         end as unused_commitment_cost,
-        "Tags" as tags
+        Tags as tags
     from source
 
 )
