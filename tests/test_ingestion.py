@@ -279,3 +279,193 @@ def test_manifest_that_is_not_json_is_refused(landed_good_delivery):
     with pytest.raises(IngestionError, match=r"cur2-export-Manifest\.json: manifest is not valid JSON"):
         load_exports(str(exports), landing)
     assert_untouched(landing)
+
+
+# --- one streaming pass: the same values, the same errors, bounded memory ----------------------------
+
+def _csv_gz_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return gzip.compress(buffer.getvalue().encode())
+
+
+def _legacy_row(i: int, cost: str = "1.0", start: str = "2024-01-02T00:00:00Z") -> list[str]:
+    return [f"id{i}", "111122223333", "222233334444", "Usage", start, cost]
+
+
+def _add_second_csv_file(manifest: Path, rows: list[list[str]]) -> None:
+    """Turn a one-file legacy CSV delivery into a two-file one (``<report>-2.csv.gz``)."""
+    data = json.loads(manifest.read_text())
+    first = data["reportKeys"][0]
+    second = first.replace("-1.csv.gz", "-2.csv.gz")
+    (manifest.parent / data["assemblyId"] / Path(second).name).write_bytes(
+        _csv_gz_bytes(LEGACY_CSV_REQUIRED_HEADER, rows))
+    data["reportKeys"].append(second)
+    manifest.write_text(json.dumps(data))
+
+
+TRICKY_TEXT = ["1.5", " 1.5 ", "\t1.5\n", "\u00a01.5\u3000", "1e3", "-0", "+1", ".5", "5.", "1_000", "NaN", "inf",
+               "", " ", "\t", "\u00a0", "abc", "1,5", "12,5 USD", "0x10",
+               "2025-01-01T00:00:00.000Z", " 2025-01-01T00:00:00Z ", "\u00a02025-01-01T00:00:00Z",
+               "2025-01-01 10:00:00+02:00", "2025-01-01 10:00:00-0530", "2025-01-01 10:00:00 Europe/Paris",
+               "  2025-01-01 10:00:00 EST ", "2025-01-01", "2025-01-01T10:00:00.123456789Z", "2025-01-01T25:00:00Z",
+               "infinity", "-infinity", "epoch", "0001-01-01 00:00:00+01", "2025-13-01", None]
+
+
+@pytest.mark.parametrize("target", ["DOUBLE", "TIMESTAMP"])
+def test_text_converts_exactly_like_the_trimmed_cast(tmp_path, target):
+    """The faster conversions give the value (and flag the bad values) the plain trimmed casts do."""
+    from orchestration.ingestion.conform import _cast
+    from orchestration.ingestion.landing import _connect
+
+    reference = {"DOUBLE": "TRY_CAST(NULLIF(trim(x), '') AS DOUBLE)",
+                 "TIMESTAMP": "CAST(TRY_CAST(NULLIF(trim(x), '') AS TIMESTAMPTZ) AS TIMESTAMP)"}[target]
+    expr, bad = _cast("x", "VARCHAR", target)
+    with _connect(1, "256MB", tmp_path / "spill") as con:
+        con.execute("CREATE TABLE t (x VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?)", [[v] for v in TRICKY_TEXT])
+        rows = con.execute(f"SELECT x, {expr}, {reference}, {bad}, "
+                           f"(x IS NOT NULL AND trim(x) <> '' AND {reference} IS NULL) FROM t").fetchall()
+    for x, value, expected, flagged, expected_flag in rows:
+        assert (value, flagged) == (expected, expected_flag) or (value != value and expected != expected), x
+    assert any(flagged for *_, flagged, _ in rows) and any(v is not None for _, v, *_ in rows)
+
+
+def test_timestamp_with_time_zone_columns_land_as_their_utc_time(tmp_path):
+    from orchestration.ingestion.conform import _cast
+    from orchestration.ingestion.landing import _connect
+
+    expr, bad = _cast("t", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
+    assert bad is None
+    with _connect(1, "256MB", tmp_path / "spill") as con:
+        differing = con.execute(f"""
+            WITH v AS (SELECT make_timestamptz((random() * 2e17 - 1e17)::BIGINT) AS t FROM range(20000)
+                       UNION ALL SELECT unnest(['infinity'::TIMESTAMPTZ, '-infinity', '2024-02-29 23:59:59.999999+00',
+                                                '1969-12-31 23:59:59+00', NULL]))
+            SELECT count(*) FROM v WHERE ({expr}) IS DISTINCT FROM CAST(t AS TIMESTAMP)""").fetchone()[0]
+    assert differing == 0
+
+
+def test_bad_value_late_in_the_second_file_is_named_with_its_row_and_nothing_lands(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER,
+                            [_legacy_row(i) for i in range(10)], assembly_id="asm-1")
+    load_exports(str(exports), landing)
+    manifest = write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER,
+                                       [_legacy_row(i) for i in range(3000)], assembly_id="asm-2")
+    second = [_legacy_row(i) for i in range(3000)]
+    second[2499] = _legacy_row(2499, start="yesterday")
+    second[2700] = _legacy_row(2700, start="2024-01-02 25:00")
+    _add_second_csv_file(manifest, second)
+
+    with pytest.raises(IngestionError, match=r"asm-2/cur-2\.csv\.gz: column 'lineItem/UsageStartDate', data row "
+                                             r"2500: 'yesterday' is not a timestamp \(2 such value\(s\) in this "
+                                             r"delivery\)\. Fix the export or re-deliver the period"):
+        load_exports(str(exports), landing)
+    assert landed(landing, "cur_legacy", "2024-01")[:3] == (10, 10.0, ["asm-1"])
+    assert not [p for p in landing.rglob("*") if p.name.endswith(".tmp") or ".incoming" in p.parts and p.is_file()]
+
+    # the same delivery, fixed, lands whole
+    second[2499], second[2700] = _legacy_row(2499), _legacy_row(2700)
+    (manifest.parent / "asm-2" / "cur-2.csv.gz").write_bytes(_csv_gz_bytes(LEGACY_CSV_REQUIRED_HEADER, second))
+    load_exports(str(exports), landing)
+    assert landed(landing, "cur_legacy", "2024-01")[:3] == (6000, 6000.0, ["asm-2"])
+
+
+def test_truncated_gzip_is_reported_before_a_bad_value_it_holds(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    rows = [_legacy_row(i, cost="not a number" if i == 3 else "1.0") for i in range(5000)]
+    good = _csv_gz_bytes(LEGACY_CSV_REQUIRED_HEADER, rows)
+    write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER, [], assembly_id="asm-1",
+                            raw_gzip=good[: len(good) * 2 // 3])
+    with pytest.raises(IngestionError, match=r"asm-1/cur-1\.csv\.gz: the gzip stream ends early, the file is truncated"):
+        load_exports(str(exports), landing)
+    # DuckDB alone would load the readable part of such a file without complaint
+    assert landed(landing, "cur_legacy", "2024-01")[0] == 0
+
+
+def test_gzip_missing_only_its_trailer_is_refused(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    good = _csv_gz_bytes(LEGACY_CSV_REQUIRED_HEADER, [_legacy_row(i) for i in range(100)])
+    write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER, [], assembly_id="asm-1",
+                            raw_gzip=good[:-8])
+    with pytest.raises(IngestionError, match=r"cur-1\.csv\.gz: the gzip stream ends early, the file is truncated"):
+        load_exports(str(exports), landing)
+
+
+def test_unparseable_csv_is_reported_before_its_missing_columns(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    header = LEGACY_CSV_REQUIRED_HEADER[:-1]  # no lineItem/UnblendedCost
+    rows = [r[:-1] for r in (_legacy_row(i) for i in range(3000))]
+    rows[2500] = rows[2500] + ["an", "extra", "field"]
+    write_legacy_csv_export(exports, "cur", "2024-01", header, rows, assembly_id="asm-1")
+    with pytest.raises(IngestionError, match=r"asm-1/cur-1\.csv\.gz: cannot read this cur_legacy data file .*corrupt"):
+        load_exports(str(exports), landing)
+
+
+def test_loader_runs_duckdb_with_the_configured_threads_memory_and_spill_folder(tmp_path, monkeypatch):
+    import orchestration.ingestion.landing as landing_module
+
+    seen = []
+    connect = landing_module._connect
+
+    def recording_connect(threads, memory_limit, temp_dir):
+        con = connect(threads, memory_limit, temp_dir)
+        seen.append(con.execute("SELECT current_setting('threads'), current_setting('memory_limit'), "
+                                "current_setting('temp_directory')").fetchone())
+        return con
+
+    monkeypatch.setattr(landing_module, "_connect", recording_connect)
+    monkeypatch.setenv("FINOPS_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("FINOPS_DUCKDB_MEMORY_LIMIT", "300MB")
+    two_rows_delivery(tmp_path / "exports")
+    landing = tmp_path / "landing"
+
+    load_exports(str(tmp_path / "exports"), landing)
+
+    [(threads, memory_limit, temp_dir)] = seen
+    assert (int(threads), memory_limit) == (1, "286.1 MiB")
+    assert Path(temp_dir).is_relative_to(landing / ".incoming")
+    assert not [p for p in (landing / ".incoming").rglob("*") if p.is_file()]
+    assert landed(landing, "cur2", "2024-01") == (2, 3.75, ["exec-1"])
+
+
+LOAD_IN_CHILD = """
+import sys
+from pathlib import Path
+from orchestration.ingestion.landing import load_exports
+results = load_exports(sys.argv[1], Path(sys.argv[2]))
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(sum(r.line_items for r in results), peak_kb // 1024)
+"""
+
+
+def test_a_delivery_larger_than_the_memory_limit_lands_streaming_in_bounded_memory(tmp_path):
+    """300k generated line items (CUR 2.0 parquet + legacy CSV.gz, ~0.5 GB as DuckDB values) under a
+    512MB limit: the load streams and spills nothing; it used to take ~9x the time and twice the memory."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.sample_data import write_sample_exports
+
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    write_sample_exports(exports, periods=["2025-01"], rows_per_period=300_000, seed=3,
+                         layout={"payer-a": ["cur2"], "payer-b": ["cur_legacy_csv"]})
+    env = {**os.environ, "FINOPS_DUCKDB_THREADS": "2", "FINOPS_DUCKDB_MEMORY_LIMIT": "512MB"}
+    proc = subprocess.Popen([sys.executable, "-c", LOAD_IN_CHILD, str(exports), str(landing)], env=env,
+                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    output = proc.communicate(timeout=600)[0].decode(errors="replace")
+    assert proc.returncode == 0, output[-2000:]
+    line_items, peak_mb = map(int, output.split()[-2:])  # peak resident memory of the child (VmHWM)
+    source_rows = duckdb.sql(f"select count(*) from '{exports}/**/*.parquet'").fetchone()[0] + duckdb.sql(
+        f"select count(*) from read_csv('{exports}/**/*.csv.gz', all_varchar = true)").fetchone()[0]
+    cur2, legacy = landed(landing, "cur2", "2025-01")[0], landed(landing, "cur_legacy", "2025-01")[0]
+    assert cur2 + legacy == line_items == source_rows > 250_000
+    assert peak_mb < 550, f"peak resident memory {peak_mb} MB"

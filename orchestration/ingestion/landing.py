@@ -21,8 +21,11 @@ import duckdb
 
 from orchestration.duckdb_setup import install_bundled_extensions
 from orchestration.ingestion.conform import (
+    GzipCheck,
     build_conform_query,
+    delivery_kind,
     file_kind,
+    is_unparseable_value_error,
     quote_literal,
     raise_on_unparseable_values,
     reader_sql,
@@ -99,24 +102,80 @@ def landed_delivery(landing_dir: Path, delivery: Delivery) -> dict | None:
     return None
 
 
+# How landing files are written: snappy parquet, row groups of at most DuckDB's
+# default 122,880 rows and of at most a byte budget (see _row_group_bytes).
+PARQUET_WRITE_OPTIONS = "FORMAT parquet, COMPRESSION snappy"
+ROW_GROUP_BYTES_MAX = 128 * 2**20
+ROW_GROUP_BYTES_MIN = 16 * 2**20
+
+
+def _row_group_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The in-memory size at which a landing file's row group is cut.
+
+    Each writing thread buffers a whole row group before encoding it, and these
+    buffers are not all held to DuckDB's memory_limit.  A CUR row is wide (120
+    columns, maps): at DuckDB's default of 122,880 rows a buffer reached ~0.5 GB
+    a thread.  A sixth of each thread's share of the memory limit, at most
+    128 MB (~57k CUR rows; the file is ~2% larger than with the default), keeps
+    every writer's buffers well inside the limit.
+    """
+    threads, limit = con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')").fetchone()
+    share = _size_in_bytes(limit) // (6 * max(int(threads), 1))
+    return max(ROW_GROUP_BYTES_MIN, min(ROW_GROUP_BYTES_MAX, share))
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _size_in_bytes(text: str) -> int:
+    """``'3.7 GiB'`` (how DuckDB shows a memory setting) -> bytes; unknown forms count as 1 GB."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not match or match[2].upper() not in _SIZE_UNITS:
+        return 10**9
+    return int(float(match[1]) * _SIZE_UNITS[match[2].upper()])
+
+
 def _connect(threads: int, memory_limit: str, temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    """The loader's DuckDB: the configured threads and memory limit, spilling into ``temp_dir``."""
     install_bundled_extensions()
+    temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
                                  "temp_directory": str(temp_dir)})
     # Set after connecting: the built-in icu extension is not loaded yet while config applies.
+    # (The conform query's timestamp conversion relies on UTC too: see conform._utc_timestamp.)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
-    # Row order in a landing file carries no meaning; not preserving it lets DuckDB write in parallel.
+    # Row order in a landing file carries no meaning; not preserving it lets DuckDB write in
+    # parallel, streaming, without holding rows back to restore their order.
     con.execute("SET preserve_insertion_order = false")
+    # Each input file is read once: keeping its bytes in DuckDB's cache only takes memory.
+    con.execute("SET enable_external_file_cache = false")
     return con
 
 
-def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, threads: int = 2,
-                  memory_limit: str = "4GB", force: bool = False) -> LandingResult:
+def _engine_settings(threads: int | None, memory_limit: str | None) -> tuple[int, str]:
+    """Threads and memory limit: as given, else FINOPS_DUCKDB_THREADS / FINOPS_DUCKDB_MEMORY_LIMIT."""
+    if threads is None or memory_limit is None:
+        from orchestration.settings import Settings
+
+        settings = Settings.from_env()
+        threads = settings.duckdb_threads if threads is None else threads
+        memory_limit = settings.duckdb_memory_limit if memory_limit is None else memory_limit
+    return threads, memory_limit
+
+
+def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, threads: int | None = None,
+                  memory_limit: str | None = None, force: bool = False) -> LandingResult:
     """Land one delivery: validate and conform its files, then swap them in atomically.
 
     The previous landing file of this export and period stays in place until
-    the new one is complete; any error leaves it untouched.
+    the new one is complete; any error leaves it untouched.  DuckDB runs with
+    ``threads`` and ``memory_limit`` (default: the FINOPS_DUCKDB_* settings)
+    and spills beyond the limit into the delivery's scratch folder under
+    ``landing_dir``; the delivery is read as a stream, so memory stays bounded
+    whatever its size.
     """
     ensure_landing_layout(landing_dir)
     target_dir = period_dir(landing_dir, delivery.format, delivery.billing_period)
@@ -139,6 +198,7 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
 
     scratch = landing_dir / ".incoming" / uuid.uuid4().hex
     scratch.mkdir(parents=True)
+    spill_dir = scratch.with_name(scratch.name + ".duckdb")  # DuckDB's temp files, beside the downloads
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp_target = target_dir / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
@@ -148,7 +208,7 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
         def describe(path: Path) -> str:
             return store.describe(key_of.get(str(path), str(path)))
 
-        with _connect(threads, memory_limit, scratch) as con:
+        with _connect(*_engine_settings(threads, memory_limit), spill_dir) as con:
             stats = _write_landing_file(con, delivery, local_files, key_of, describe, tmp_target)
         tmp_target.replace(target)  # the atomic swap
         record = {"delivery_id": delivery.delivery_id, "landing_format_version": LANDING_FORMAT_VERSION,
@@ -163,6 +223,7 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
     finally:
         tmp_target.unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(spill_dir, ignore_errors=True)
     log.info("%s %s: landed delivery %s: %d line items, billed %.2f", delivery.export_id,
              delivery.billing_period, delivery.delivery_id, stats["line_items"], stats["billed_cost"])
     return LandingResult(delivery.format, delivery.export_name, delivery.billing_period, delivery.delivery_id,
@@ -175,9 +236,16 @@ def _utc_now() -> datetime:
 
 def _write_landing_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, files: list[Path],
                         key_of: dict[str, str], describe, out: Path) -> dict:
+    """Conform the files into ``out`` in one streaming pass; validate as they are read.
+
+    Errors are reported in the order the checks were always made: an incomplete
+    .gz file first, then a file that cannot be read, a missing column, and a
+    value that does not parse (named with its file, column and data row).
+    """
+    delivery_kind(files, describe)  # a delivery mixing parquet and csv is refused before anything else
+    gzip_check = GzipCheck(files, describe)  # runs beside the read below
     try:
         query = build_conform_query(con, files, delivery.format, describe)
-        raise_on_unparseable_values(con, query, files, delivery.format, describe)
         lineage = (
             f"DATE {quote_literal(delivery.billing_period + '-01')} AS _billing_period, "
             f"{quote_literal(delivery.export_id)} AS _export, "
@@ -186,13 +254,24 @@ def _write_landing_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, file
             f" END AS _source_file, "
             f"TIMESTAMP {quote_literal(_utc_now().strftime('%Y-%m-%d %H:%M:%S'))} AS _loaded_at"
         )
-        con.execute(
-            f"COPY (SELECT * EXCLUDE (filename), {lineage} FROM ({query.select_sql})) "
-            f"TO {quote_literal(str(out))} (FORMAT parquet, COMPRESSION snappy)"
-        )
+        try:
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (filename), {lineage} FROM ({query.select_sql})) "
+                f"TO {quote_literal(str(out))} ({PARQUET_WRITE_OPTIONS}, ROW_GROUP_SIZE_BYTES {_row_group_bytes(con)})"
+            )
+        except duckdb.Error as exc:
+            if not is_unparseable_value_error(exc):
+                raise
+            gzip_check.result()
+            # Read the files again to name the first bad file, row and column, and count them.
+            raise_on_unparseable_values(con, query, files, delivery.format, describe)
+            raise IngestionError(f"{', '.join(describe(f) for f in files[:3])}: {_first_line(exc)}") from exc
+        gzip_check.result()
     except IngestionError:
+        gzip_check.result()
         raise
     except duckdb.Error as exc:
+        gzip_check.result()
         culprit = _find_unreadable_file(con, files, delivery.format)
         where = describe(culprit) if culprit else ", ".join(describe(f) for f in files[:3])
         raise IngestionError(
@@ -219,8 +298,8 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
-def load_exports(export_uri: str, landing_dir: Path, *, periods: list[str] | None = None, threads: int = 2,
-                 memory_limit: str = "4GB") -> list[LandingResult]:
+def load_exports(export_uri: str, landing_dir: Path, *, periods: list[str] | None = None,
+                 threads: int | None = None, memory_limit: str | None = None) -> list[LandingResult]:
     """Discover every export under ``export_uri`` and land the current delivery of each period.
 
     Each (export, period) is landed atomically on its own; the first error stops
