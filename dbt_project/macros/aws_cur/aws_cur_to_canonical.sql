@@ -12,8 +12,10 @@
         _export as export_name,
         _delivery_id as delivery_id,
         _source_file as source_file,
-        cast({{ dbt.date_trunc('month', 'coalesce(_billing_period, cast(bill_billing_period_start_date as date))') }} as date)
-            as billing_period,
+        -- the loader writes the period's first day on every landing row (the landing
+        -- contract); passed through unchanged so a filter on billing_period reaches the
+        -- parquet reader and skips the other months' files (incremental builds, tests)
+        _billing_period as billing_period,
         line_item_usage_start_date as charge_period_start,
         line_item_usage_end_date as charge_period_end,
         cast(line_item_usage_start_date as date) as charge_date,

@@ -34,10 +34,10 @@
 
 
 {#- Digest of everything a model's rows depend on besides the data itself. -#}
-{% macro logic_fingerprint(var_names=[]) -%}
+{% macro logic_fingerprint(var_names=[], unique_id=none) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set parts = ['logic-version:' ~ var('incremental_logic_version', 1)] -%}
-    {%- set pending = [model.unique_id] -%}
+    {%- set pending = [unique_id or model.unique_id] -%}
     {%- set seen = [] -%}
     {#- breadth-first over the DAG: `pending` grows while we iterate over it -#}
     {%- for unique_id in pending -%}
@@ -58,14 +58,14 @@
 
 
 {#- SQL: (billing_period, build_version) for every landed billing period. -#}
-{% macro landing_period_versions(var_names=[]) -%}
+{% macro landing_period_versions(var_names=[], unique_id=none, files_relation=none) -%}
     select
         billing_period,
         {{ dbt.hash(dbt.concat([
             sorted_string_agg('file_version'),
-            "'" ~ logic_fingerprint(var_names) ~ "'",
+            "'" ~ logic_fingerprint(var_names, unique_id) ~ "'",
         ])) }} as build_version
-    from {{ ref('stg_landing__files') }}
+    from {{ files_relation or ref('stg_landing__files') }}
     where billing_period is not null
     group by billing_period
 {%- endmacro %}
@@ -89,6 +89,13 @@
 -#}
 {% macro billing_periods_to_build(period_versions_sql) -%}
     {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if '_build_version' not in adapter.get_columns_in_relation(existing) | map(attribute='name') | list -%}
+        {#- A table from a release where this model was not incremental: replace it. -#}
+        {{ log(model.name ~ ': the table has no build versions yet, rebuilding it', info=true) }}
+        {%- do adapter.drop_relation(existing) -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set query -%}
         with expected as ({{ period_versions_sql }}),
         built as (select distinct billing_period, _build_version from {{ this }})
@@ -132,30 +139,74 @@
 {%- endmacro %}
 
 
+{#- The timestamp a period-incremental model stores as `_built_at` on the rows it (re)builds. -#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+{%- endmacro %}
+
+
 {#-
     Tests on the line-item relations (10M+ rows a month) check the billing periods
-    the most recent build (re)built, so a daily refresh re-tests the two months it
-    re-read, not twelve; periods not rebuilt were tested when they were built. A
-    full build stamps every period alike (_built_at), so all are tested. Returns a
-    list of 'YYYY-MM-DD' strings, or none (= every period) before the first build.
+    this build re-reads, so a daily refresh re-tests the two months it re-read, not
+    twelve; periods not rebuilt were tested when they were built. Those tests run
+    before or after int_line_items_aggregated_daily, so the periods are: those whose
+    landing files differ from what the aggregate was built from (before it runs),
+    else those of its latest `_built_at` (after it, or in a later `dbt test`). A full
+    build stamps every period alike, so all are tested. Returns a list of 'YYYY-MM-DD'
+    strings, or none (= every period) before the first build.
 -#}
 {% macro periods_of_last_build() -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set aggregate = none -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model'
-            and node.name == 'int_line_items_aggregated_daily' -%}
-        {%- set aggregate = adapter.get_relation(node.database, node.schema, node.alias) -%}
-        {%- if aggregate is not none -%}
-            {%- set query -%}
-                select distinct cast(billing_period as {{ dbt.type_string() }})
-                from {{ aggregate }}
-                where _built_at = (select max(_built_at) from {{ aggregate }})
-                order by 1
-            {%- endset -%}
-            {{ return(run_query(query).columns[0].values() | list) }}
-        {%- endif -%}
+    {%- set aggregate_node = model_node('int_line_items_aggregated_daily') -%}
+    {%- set aggregate = adapter.get_relation(aggregate_node.database, aggregate_node.schema, aggregate_node.alias) -%}
+    {%- if aggregate is none -%}{{ return(none) }}{%- endif -%}
+    {%- set files_node = model_node('stg_landing__files') -%}
+    {%- set files = adapter.get_relation(files_node.database, files_node.schema, files_node.alias) -%}
+    {%- set query -%}
+        with expected as (
+            {{ landing_period_versions(unique_id=aggregate_node.unique_id, files_relation=files) }}
+        ),
+        built as (
+            select distinct billing_period, _build_version, _built_at from {{ aggregate }}
+        ),
+        pending as (
+            select expected.billing_period
+            from expected
+            left join built
+                on expected.billing_period = built.billing_period
+                and expected.build_version = built._build_version
+            where built.billing_period is null
+        ),
+        last_built as (
+            select billing_period from built
+            where _built_at = (select max(_built_at) from built)
+                and not exists (select 1 from pending)
+        )
+        select distinct cast(billing_period as {{ dbt.type_string() }}) as billing_period
+        from (select billing_period from pending union all select billing_period from last_built) periods
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+
+{#- The graph node of a model of this project, by name (for macros that run outside it, like tests). -#}
+{% macro model_node(name) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(node) }}
     {%- endfor -%}
-    {{ return(none) }}
+    {{ exceptions.raise_compiler_error('model ' ~ name ~ ' not found in the project') }}
+{%- endmacro %}
+
+
+{#- The tables that are incremental per billing period (they store `_built_at`). -#}
+{% macro period_incremental_relations() -%}
+    {%- set names = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model'
+            and node.config.materialized == 'incremental' and node.config.unique_key == 'billing_period' -%}
+        {%- do names.append(node.alias) -%}
+    {%- endfor -%}
+    {{ return(names) }}
 {%- endmacro %}
 
 
@@ -175,7 +226,8 @@
 {#-
     dbt's hook for a test's `where` config (see dbt docs: resource-configs/where),
     extended: a generic test on a line-item relation is limited to the periods of
-    the last build, with a literal list so the engine prunes the landing files.
+    the last build, with a literal list so the engine prunes the landing files; one
+    on a period-incremental table to the periods its latest run (re)built.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
@@ -183,6 +235,9 @@
     {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
     {%- if relation.identifier in line_item_relations() -%}
         {%- do conditions.append(billing_period_filter('billing_period', periods_of_last_build())) -%}
+    {%- elif execute and relation.identifier in period_incremental_relations() -%}
+        {#- the periods this table's latest run (re)built; the others were tested then -#}
+        {%- do conditions.append('_built_at = (select max(_built_at) from ' ~ relation ~ ')') -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}

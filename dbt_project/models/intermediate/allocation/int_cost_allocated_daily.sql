@@ -2,7 +2,19 @@
     Direct costs (tag, rule, account default, or unallocated) plus the shared
     pools split to their receivers: every dollar of the counted line items
     exactly once, at the design grain.
+
+    Incremental per billing period (macros/incremental), following
+    int_cost_owners_resolved: the shared-cost pools, shares and splits of a period
+    are computed from that period's owned costs alone, so a period is rebuilt
+    exactly when its owned costs were, or when a model or seed it depends on changed.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=period_incremental_strategy(),
+    unique_key='billing_period',
+    partition_by=['billing_period'],
+    on_schema_change='fail',
+) }}
 {%- set dimensions = [
     'charge_date',
     'billing_account_id',
@@ -16,15 +28,26 @@
     'cost_center',
 ] %}
 
+{%- set period_versions = upstream_period_versions(ref('int_cost_owners_resolved')) %}
+{%- set periods = billing_periods_to_build(period_versions) %}
+
 with owned_costs as (
 
     select * from {{ ref('int_cost_owners_resolved') }}
+    where {{ billing_period_filter('billing_period', periods) }}
 
 ),
 
 shared_costs_split as (
 
     select * from {{ ref('int_shared_costs_split') }}
+    where {{ billing_period_filter('billing_period', periods) }}
+
+),
+
+period_versions as (
+
+    {{ period_versions }}
 
 ),
 
@@ -103,6 +126,18 @@ aggregated as (
         allocation_method,
         billing_currency
 
+),
+
+final as (
+
+    select
+        aggregated.*,
+        period_versions.build_version as _build_version,
+        {{ build_started_at() }} as _built_at
+    from aggregated
+    inner join period_versions
+        on aggregated.billing_period = period_versions.billing_period
+
 )
 
-select * from aggregated
+select * from final

@@ -3,7 +3,18 @@
     default, var allocation_precedence) and the shared-cost pool, if any, each
     cost belongs to. A cost with a shared_cost_rule_name is not direct cost of
     its team: int_shared_costs_split redistributes it.
+
+    Incremental per billing period (macros/incremental): a period is rebuilt when
+    int_line_items_summed_daily rebuilt it, or when a rule seed or a model this one
+    depends on changed (then every period is).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=period_incremental_strategy(),
+    unique_key='billing_period',
+    partition_by=['billing_period'],
+    on_schema_change='fail',
+) }}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set key_columns = allocation_key_columns() %}
 {%- set grain = [
@@ -17,10 +28,20 @@
     'billing_currency',
 ] %}
 {%- set resolved_columns = taxonomy + ['allocation_method', 'shared_cost_rule_name'] %}
+{%- set period_versions = upstream_period_versions(ref('int_line_items_summed_daily'),
+                                                   ['tag_taxonomy', 'allocation_precedence']) %}
+{%- set periods = billing_periods_to_build(period_versions) %}
 
 with daily_costs as (
 
     select * from {{ ref('int_line_items_summed_daily') }}
+    where {{ billing_period_filter('billing_period', periods) }}
+
+),
+
+period_versions as (
+
+    {{ period_versions }}
 
 ),
 
@@ -66,6 +87,18 @@ aggregated as (
     group by
         {{ (grain + resolved_columns) | join(',\n        ') }}
 
+),
+
+final as (
+
+    select
+        aggregated.*,
+        period_versions.build_version as _build_version,
+        {{ build_started_at() }} as _built_at
+    from aggregated
+    inner join period_versions
+        on aggregated.billing_period = period_versions.billing_period
+
 )
 
-select * from aggregated
+select * from final

@@ -75,7 +75,8 @@ final as (
 
     select
         summed.*,
-        period_versions.build_version as _build_version
+        period_versions.build_version as _build_version,
+        {{ build_started_at() }} as _built_at
     from summed
     inner join period_versions
         on summed.billing_period = period_versions.billing_period

@@ -84,7 +84,7 @@ final as (
     select
         aggregated.*,
         period_versions.build_version as _build_version,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as _built_at
+        {{ build_started_at() }} as _built_at
     from aggregated
     inner join period_versions
         on aggregated.billing_period = period_versions.billing_period
