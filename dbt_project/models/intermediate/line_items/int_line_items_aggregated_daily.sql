@@ -5,6 +5,12 @@
     service resolution, allocation, commitments, completeness) works on this
     table or smaller.
 
+    The tag map itself is looked up in a second pass over the same rows (one
+    map per period and key), not kept with any_value() in the main aggregate:
+    DuckDB holds a whole vector per group for a nested any_value state, which
+    ran out of a 2 GB memory limit at 50M line items (1.3M groups); grouping
+    on the map instead is ~2x slower than the second pass.
+
     Incremental per billing period (macros/incremental): a daily refresh re-reads
     only the months whose landing files changed. On purpose it depends on the
     landing data alone — no seed, no var — so editing the configuration never
@@ -43,7 +49,7 @@
 {%- set period_versions = landing_period_versions() %}
 {%- set periods = billing_periods_to_build(period_versions) %}
 
-with line_items as (
+with line_items as {{ cte_not_materialized() }} (
 
     select * from {{ ref('int_line_items_unioned') }}
     where {{ billing_period_filter('billing_period', periods) }}
@@ -63,8 +69,6 @@ aggregated as (
         {{ attribute }},
         {% endfor -%}
         {{ map_key('tags') }} as tag_map_key,
-        -- one of the (equal) maps of the group: int_tag_maps_resolved resolves each once
-        {{ dbt.any_value("tags") }} as tags,
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost,
         sum(list_cost) as list_cost,
@@ -79,13 +83,29 @@ aggregated as (
 
 ),
 
+tag_maps as (
+
+    -- one of the (equal) maps of each key: int_tag_maps_resolved resolves each once
+    select
+        billing_period,
+        {{ map_key('tags') }} as tag_map_key,
+        {{ dbt.any_value("tags") }} as tags
+    from line_items
+    group by billing_period, {{ map_key('tags') }}
+
+),
+
 final as (
 
     select
         aggregated.*,
+        tag_maps.tags,
         period_versions.build_version as _build_version,
         {{ build_started_at() }} as _built_at
     from aggregated
+    inner join tag_maps
+        on aggregated.billing_period = tag_maps.billing_period
+        and aggregated.tag_map_key = tag_maps.tag_map_key
     inner join period_versions
         on aggregated.billing_period = period_versions.billing_period
 
