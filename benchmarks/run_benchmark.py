@@ -100,6 +100,13 @@ def load(env: dict, periods: list[str] | None = None) -> tuple[float, float]:
     ), *(periods or [])], env)
 
 
+def slowest_nodes(env: dict, count: int = 8) -> list[tuple[str, float]]:
+    """The nodes of the last dbt invocation that took longest: (name, seconds)."""
+    results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
+    ranked = sorted(results, key=lambda r: -r["execution_time"])[:count]
+    return [(r["unique_id"].split(".")[2][:60], r["execution_time"]) for r in ranked]
+
+
 def dbt_build(env: dict) -> tuple[float, float, dict]:
     """One `dbt build` (models + data tests); (seconds, peak MB, busy seconds per layer)."""
     seconds, peak = run_stage([DBT, "--quiet", "--no-use-colors", "build", "--exclude-resource-type", "unit_test",
@@ -154,6 +161,7 @@ def bench_month(rows: int, workdir: Path, threads: int, memory_limit: str, keep_
     seconds, peak, busy = dbt_build(env)
     result["build"] = (seconds, peak)
     result["busy"] = busy
+    result["slowest"] = slowest_nodes(env)
     result["showback_path_s"] = showback_path_seconds(env)
     result["rows"], result["raw_scan_s"] = raw_scan(data_dir, threads)
     if rows <= PANDAS_MAX_ROWS:
@@ -181,6 +189,7 @@ def bench_incremental(rows_per_month: int, workdir: Path, threads: int, memory_l
     seconds, peak, busy = dbt_build(env)
     result["refresh_build"] = (seconds, peak)
     result["refresh_busy"] = busy
+    result["refresh_slowest"] = slowest_nodes(env)
     print(f"   full build {result['full_build'][0]:.1f}s, refresh build {seconds:.1f}s", flush=True)
     clean(data_dir, keep_exports=False)  # its exports were re-delivered: never reuse them
     return result
@@ -205,6 +214,8 @@ def print_report(results: list[dict], threads: int, memory_limit: str) -> None:
             line("build (dbt build, all marts+checks)", *result["build"])
             for layer in LAYERS:
                 line(f"  busy: {layer}", result["busy"][layer])
+            for name, node_seconds in result["slowest"][:4]:
+                line(f"  slowest: {name}", node_seconds)
             total = result["load"][0] + result["build"][0]
             line("load + build", total, max(result["load"][1], result["build"][1]))
             line("ref: DuckDB raw scan sum(cost)", result["raw_scan_s"], None,
@@ -226,6 +237,8 @@ def print_report(results: list[dict], threads: int, memory_limit: str) -> None:
             line(f"refresh: build", *result["refresh_build"], note)
             for layer in LAYERS:
                 line(f"  busy: {layer}", result["refresh_busy"][layer])
+            for name, node_seconds in result["refresh_slowest"]:
+                line(f"  slowest: {name}", node_seconds)
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 PERIODS = ["2026-07", "2026-08", "2026-09"]
 # The models incremental per billing period, in build order.
-INCREMENTAL_MODELS = ["int_line_items_aggregated_daily", "int_line_items_summed_daily", "int_cost_owners_resolved",
-                      "int_cost_allocated_daily"]
+INCREMENTAL_MODELS = ["int_line_items_aggregated_daily", "int_line_items_tag_maps", "int_line_items_summed_daily",
+                      "int_cost_owners_resolved", "int_cost_allocated_daily", "int_commitments_monthly"]
 
 
 def dbt(project_dir: Path, data_dir: Path, *args: str) -> str:

@@ -105,15 +105,3 @@
 {%- endmacro %}
 
 
-
-{#- `not materialized` for a CTE read twice that must be streamed, not stored: DuckDB
-    would otherwise materialise it (10M+ line items). Other engines inline CTEs. -#}
-{% macro cte_not_materialized() -%}
-    {{ return(adapter.dispatch('cte_not_materialized', 'finops')()) }}
-{%- endmacro %}
-
-{% macro default__cte_not_materialized() -%}{%- endmacro %}
-
-{% macro duckdb__cte_not_materialized() -%}
-    not materialized
-{%- endmacro %}

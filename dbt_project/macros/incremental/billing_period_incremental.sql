@@ -88,8 +88,10 @@
     stored in {{ this }} (a list of 'YYYY-MM-DD' strings, possibly empty).
 -#}
 {% macro billing_periods_to_build(period_versions_sql) -%}
-    {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {#- a dbt unit test builds the model from its fixtures: all of them -#}
+    {%- if not execute or model.resource_type == 'unit_test' or not is_incremental() -%}{{ return(none) }}{%- endif -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is none -%}{{ return(none) }}{%- endif -%}
     {%- if '_build_version' not in adapter.get_columns_in_relation(existing) | map(attribute='name') | list -%}
         {#- A table from a release where this model was not incremental: replace it. -#}
         {{ log(model.name ~ ': the table has no build versions yet, rebuilding it', info=true) }}

@@ -5,11 +5,8 @@
     service resolution, allocation, commitments, completeness) works on this
     table or smaller.
 
-    The tag map itself is looked up in a second pass over the same rows (one
-    map per period and key), not kept with any_value() in the main aggregate:
-    DuckDB holds a whole vector per group for a nested any_value state, which
-    ran out of a 2 GB memory limit at 50M line items (1.3M groups); grouping
-    on the map instead is ~2x slower than the second pass.
+    The maps themselves are in int_line_items_tag_maps, one row per period and
+    key (see there why they are not a column here).
 
     Incremental per billing period (macros/incremental): a daily refresh re-reads
     only the months whose landing files changed. On purpose it depends on the
@@ -49,7 +46,7 @@
 {%- set period_versions = landing_period_versions() %}
 {%- set periods = billing_periods_to_build(period_versions) %}
 
-with line_items as {{ cte_not_materialized() }} (
+with line_items as (
 
     select * from {{ ref('int_line_items_unioned') }}
     where {{ billing_period_filter('billing_period', periods) }}
@@ -83,29 +80,13 @@ aggregated as (
 
 ),
 
-tag_maps as (
-
-    -- one of the (equal) maps of each key: int_tag_maps_resolved resolves each once
-    select
-        billing_period,
-        {{ map_key('tags') }} as tag_map_key,
-        {{ dbt.any_value("tags") }} as tags
-    from line_items
-    group by billing_period, {{ map_key('tags') }}
-
-),
-
 final as (
 
     select
         aggregated.*,
-        tag_maps.tags,
         period_versions.build_version as _build_version,
         {{ build_started_at() }} as _built_at
     from aggregated
-    inner join tag_maps
-        on aggregated.billing_period = tag_maps.billing_period
-        and aggregated.tag_map_key = tag_maps.tag_map_key
     inner join period_versions
         on aggregated.billing_period = period_versions.billing_period
 

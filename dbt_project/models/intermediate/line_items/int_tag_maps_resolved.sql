@@ -4,14 +4,14 @@
     map costs ~10x a flat column. The distinct maps are exploded, matched to
     seed tag_key_aliases, ranked, and pivoted to one row per map;
     int_line_items_tagged joins them back by tag_map_key.
-    Maps come from the daily aggregate of every export (before export dedup): a
-    superset is harmless and saves a join.
+    Maps come from every export's line items (int_line_items_tag_maps, before
+    export dedup): a superset is harmless and saves a join.
 -#}
 {%- set taxonomy = var('tag_taxonomy') %}
 
-with daily_line_items as (
+with tag_maps as (
 
-    select * from {{ ref('int_line_items_aggregated_daily') }}
+    select * from {{ ref('int_line_items_tag_maps') }}
 
 ),
 
@@ -27,7 +27,7 @@ distinct_tag_maps as (
     select
         tag_map_key,
         {{ dbt.any_value('tags') }} as tags
-    from daily_line_items
+    from tag_maps
     where tags is not null
     group by tag_map_key
 
