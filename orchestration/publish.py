@@ -144,23 +144,26 @@ def _write_copy(warehouse_path: Path, tmp_file: Path, tmp_parquet: Path, *, publ
     tmp_parquet.mkdir(parents=True)
     with duckdb.connect(str(tmp_file)) as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH {_literal(warehouse_path)} AS build (READ_ONLY)")
+        # Attached under its own name (the file's stem, as dbt-duckdb names the database): the
+        # views among the marts refer to their tables as "<that name>"."intermediate"."...".
+        build = warehouse_path.stem
+        con.execute(f"ATTACH {_literal(warehouse_path)} AS {_quote(build)} (READ_ONLY)")
         tables = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'build' "
-            "and table_schema = ? and table_name <> ? order by table_name", [SCHEMA, METADATA_TABLE]).fetchall()]
+            "select table_name from information_schema.tables where table_catalog = ? "
+            "and table_schema = ? and table_name <> ? order by table_name", [build, SCHEMA, METADATA_TABLE]).fetchall()]
         if not tables:
             raise PublishError(f"{warehouse_path}: schema '{SCHEMA}' holds no tables; nothing was published")
         con.execute(f"CREATE SCHEMA {SCHEMA}")
         counts = {}
         for table in tables:  # views are materialised too: the copy must not depend on the build file
-            con.execute(f"CREATE TABLE {SCHEMA}.{_quote(table)} AS SELECT * FROM build.{SCHEMA}.{_quote(table)}")
+            con.execute(f"CREATE TABLE {SCHEMA}.{_quote(table)} AS SELECT * FROM {_quote(build)}.{SCHEMA}.{_quote(table)}")
             counts[table] = con.execute(f"select count(*) from {SCHEMA}.{_quote(table)}").fetchone()[0]
         periods = []
         if PERIOD_SOURCE in tables:
             periods = [p for (p,) in con.execute(
                 f"select distinct strftime(billing_period, '%Y-%m') from {SCHEMA}.{PERIOD_SOURCE} order by 1"
             ).fetchall()]
-        con.execute("DETACH build")
+        con.execute(f"DETACH {_quote(build)}")
         con.execute(f"""
             CREATE TABLE {SCHEMA}.{METADATA_TABLE} AS SELECT
                 ?::varchar AS publish_id, ?::timestamp AS published_at, ?::timestamp AS built_at,

@@ -58,8 +58,9 @@ def write_build_file(path: Path, version: int, *, teams: int = 3) -> None:
             select date '2026-10-01' as billing_period, date '2026-10-01' + (i % 28)::int as charge_date,
                    'team-' || (i % {teams}) as team, {100.0 * version * teams} / 280 as effective_cost
             from range(280) t(i)""")
-        con.execute("create or replace view marts.v_team_totals as "
-                    "select team, sum(effective_cost) as cost from marts.fct_cost_allocated_daily group by team")
+        # qualified with the database name, as dbt-duckdb writes its views
+        con.execute(f"create or replace view marts.v_team_totals as select team, sum(effective_cost) as cost "
+                    f"from \"{path.stem}\".marts.fct_cost_allocated_daily group by team")
 
 
 class HeldReader(threading.Thread):
