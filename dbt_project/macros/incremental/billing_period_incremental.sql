@@ -33,6 +33,31 @@
 {%- endmacro %}
 
 
+{#- The config of every period-incremental model: `{{ config(**billing_period_incremental_config()) }}`. -#}
+{% macro billing_period_incremental_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': period_incremental_strategy(),
+        'unique_key': 'billing_period',
+        'partition_by': ['billing_period'],
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+
+{#- The last select of a period-incremental model: the rows of CTE `rows_cte` with their
+    period's `_build_version` (from its CTE `period_versions`) and `_built_at`. -#}
+{% macro select_with_build_version(rows_cte) -%}
+    select
+        {{ rows_cte }}.*,
+        period_versions.build_version as _build_version,
+        {{ build_started_at() }} as _built_at
+    from {{ rows_cte }}
+    inner join period_versions
+        on {{ rows_cte }}.billing_period = period_versions.billing_period
+{%- endmacro %}
+
+
 {#- Digest of everything a model's rows depend on besides the data itself. -#}
 {% macro logic_fingerprint(var_names=[], unique_id=none) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}

@@ -8,13 +8,7 @@
     are computed from that period's owned costs alone, so a period is rebuilt
     exactly when its owned costs were, or when a model or seed it depends on changed.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 {%- set dimensions = [
     'charge_date',
     'billing_account_id',
@@ -130,13 +124,7 @@ aggregated as (
 
 final as (
 
-    select
-        aggregated.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from aggregated
-    inner join period_versions
-        on aggregated.billing_period = period_versions.billing_period
+    {{ select_with_build_version('aggregated') }}
 
 )
 

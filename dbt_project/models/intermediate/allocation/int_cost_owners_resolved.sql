@@ -8,13 +8,7 @@
     int_line_items_summed_daily rebuilt it, or when a rule seed or a model this one
     depends on changed (then every period is).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set key_columns = allocation_key_columns() %}
 {%- set grain = [
@@ -91,13 +85,7 @@ aggregated as (
 
 final as (
 
-    select
-        aggregated.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from aggregated
-    inner join period_versions
-        on aggregated.billing_period = period_versions.billing_period
+    {{ select_with_build_version('aggregated') }}
 
 )
 

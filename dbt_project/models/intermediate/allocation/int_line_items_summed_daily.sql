@@ -10,13 +10,7 @@
     when its line items were re-read or when a seed or model it depends on
     (tag aliases, AWS service names, export precedence) changed.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set attributes = [
     'billing_period',
@@ -73,13 +67,7 @@ summed as (
 
 final as (
 
-    select
-        summed.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from summed
-    inner join period_versions
-        on summed.billing_period = period_versions.billing_period
+    {{ select_with_build_version('summed') }}
 
 )
 

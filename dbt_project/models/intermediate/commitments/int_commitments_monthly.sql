@@ -11,13 +11,7 @@
     int_line_items_aggregated_daily: a daily refresh re-reads the two months it
     re-delivered, not twelve. Published by the view fct_commitments_monthly.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 {%- set eligibility = var('commitment_eligibility') %}
 {%- set operations = var('commitment_eligible_operation_prefixes') %}
 {%- set types = {'sp': 'Savings Plan', 'ri': 'Reserved Instance'} %}
@@ -138,13 +132,7 @@ measured as (
 
 final as (
 
-    select
-        measured.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from measured
-    inner join period_versions
-        on measured.billing_period = period_versions.billing_period
+    {{ select_with_build_version('measured') }}
 
 )
 

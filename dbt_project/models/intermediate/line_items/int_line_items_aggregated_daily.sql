@@ -13,13 +13,7 @@
     landing data alone — no seed, no var — so editing the configuration never
     forces a re-read of the line items.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 
 {%- set attributes = [
     'billing_period',
@@ -82,13 +76,7 @@ aggregated as (
 
 final as (
 
-    select
-        aggregated.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from aggregated
-    inner join period_versions
-        on aggregated.billing_period = period_versions.billing_period
+    {{ select_with_build_version('aggregated') }}
 
 )
 

@@ -11,13 +11,7 @@
     its every write and read slower. Incremental per billing period like the
     aggregate, on the landing data alone.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=period_incremental_strategy(),
-    unique_key='billing_period',
-    partition_by=['billing_period'],
-    on_schema_change='fail',
-) }}
+{{ config(**billing_period_incremental_config()) }}
 {%- set period_versions = landing_period_versions() %}
 {%- set periods = billing_periods_to_build(period_versions) %}
 
@@ -49,13 +43,7 @@ distinct_tag_maps as (
 
 final as (
 
-    select
-        distinct_tag_maps.*,
-        period_versions.build_version as _build_version,
-        {{ build_started_at() }} as _built_at
-    from distinct_tag_maps
-    inner join period_versions
-        on distinct_tag_maps.billing_period = period_versions.billing_period
+    {{ select_with_build_version('distinct_tag_maps') }}
 
 )
 
