@@ -107,6 +107,18 @@
 {%- endmacro %}
 
 
+{#- SQL: the billing periods of `expected_sql` (billing_period, build_version) whose version
+    is not the one stored in `built_relation` (its `_build_version`). -#}
+{% macro changed_periods_sql(expected_sql, built_relation) -%}
+    select expected.billing_period
+    from ({{ expected_sql }}) expected
+    left join (select distinct billing_period, _build_version from {{ built_relation }}) built
+        on expected.billing_period = built.billing_period
+        and expected.build_version = built._build_version
+    where built.billing_period is null
+{%- endmacro %}
+
+
 {#-
     The billing periods this run must (re)build: all of them on a first or full
     build (returns none), else the periods whose expected version is not the one
@@ -124,14 +136,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
-        with expected as ({{ period_versions_sql }}),
-        built as (select distinct billing_period, _build_version from {{ this }})
-        select cast(expected.billing_period as {{ dbt.type_string() }})
-        from expected
-        left join built
-            on expected.billing_period = built.billing_period
-            and expected.build_version = built._build_version
-        where built.billing_period is null
+        select cast(billing_period as {{ dbt.type_string() }})
+        from ({{ changed_periods_sql(period_versions_sql, existing) }}) changed
         order by 1
     {%- endset -%}
     {%- set periods = run_query(query).columns[0].values() | list -%}
@@ -141,7 +147,7 @@
             rebuild the table from scratch, which also follows column changes and drops
             periods no longer landed. The materialization then sees no table and creates it. -#}
         {{ log(model.name ~ ': every billing period changed, rebuilding the table', info=true) }}
-        {%- do adapter.drop_relation(adapter.get_relation(this.database, this.schema, this.identifier)) -%}
+        {%- do adapter.drop_relation(existing) -%}
         {{ return(none) }}
     {%- endif -%}
     {{ log(model.name ~ ': billing periods to build: ' ~ (periods | join(', ') or 'none'), info=true) }}
@@ -190,23 +196,13 @@
     {%- set files_node = model_node('stg_landing__files') -%}
     {%- set files = adapter.get_relation(files_node.database, files_node.schema, files_node.alias) -%}
     {%- set query -%}
-        with expected as (
-            {{ landing_period_versions(unique_id=aggregate_node.unique_id, files_relation=files) }}
-        ),
-        built as (
-            select distinct billing_period, _build_version, _built_at from {{ aggregate }}
-        ),
-        pending as (
-            select expected.billing_period
-            from expected
-            left join built
-                on expected.billing_period = built.billing_period
-                and expected.build_version = built._build_version
-            where built.billing_period is null
+        with pending as (
+            {{ changed_periods_sql(landing_period_versions(unique_id=aggregate_node.unique_id, files_relation=files),
+                                   aggregate) }}
         ),
         last_built as (
-            select billing_period from built
-            where _built_at = (select max(_built_at) from built)
+            select distinct billing_period from {{ aggregate }}
+            where _built_at = (select max(_built_at) from {{ aggregate }})
                 and not exists (select 1 from pending)
         )
         select distinct cast(billing_period as {{ dbt.type_string() }}) as billing_period
