@@ -32,7 +32,8 @@ from orchestration.settings import DBT_PROJECT_DIR
 PERIODS = ["2026-07", "2026-08", "2026-09"]
 # The models incremental per billing period, in build order.
 INCREMENTAL_MODELS = ["int_line_items_aggregated_daily", "int_line_items_tag_maps", "int_line_items_summed_daily",
-                      "int_cost_owners_resolved", "int_cost_allocated_daily", "int_commitments_monthly"]
+                      "int_allocation_keys_resolved", "int_cost_owners_resolved", "int_cost_allocated_daily",
+                      "int_commitments_monthly"]
 
 
 def dbt(project_dir: Path, data_dir: Path, *args: str) -> str:
@@ -153,6 +154,7 @@ def test_a_rule_edit_reallocates_every_month_without_rebuilding_the_daily_costs(
     rules.write_text("\n".join([header]) + "\n")  # no rules: rule-allocated cost falls back to account defaults
     log = build(project_dir, data_dir)
     assert "int_line_items_summed_daily: billing periods to build: none" in log
+    assert "int_allocation_keys_resolved: every billing period changed, rebuilding the table" in log
     assert "int_cost_owners_resolved: every billing period changed, rebuilding the table" in log
     assert "int_cost_allocated_daily: every billing period changed, rebuilding the table" in log
     assert built_at(data_dir, "int_line_items_summed_daily") == summed_before

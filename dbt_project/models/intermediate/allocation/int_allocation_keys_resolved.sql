@@ -4,10 +4,20 @@
     tag values): a few tens of thousands of keys for 10M line items. Rules are
     matched by a join (seed values are data, never SQL text), ranked, and
     pivoted; int_cost_owners_resolved joins the result back to the daily costs.
+
+    Incremental per billing period (macros/incremental), like the daily costs it
+    reads: the keys are resolved per period, so a daily refresh resolves the keys
+    of the re-read months instead of re-reading every month's daily costs. A rule,
+    owner or team seed edit changes the logic fingerprint: every period is rebuilt.
 -#}
+{{ config(**billing_period_incremental_config()) }}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set precedence = allocation_precedence() %}
-{%- set key_columns = allocation_key_columns() %}
+{#- a key is resolved per billing period: the period is part of it -#}
+{%- set key_columns = ['billing_period'] + allocation_key_columns() %}
+{%- set period_versions = upstream_period_versions(ref('int_line_items_summed_daily'),
+                                                   ['tag_taxonomy', 'allocation_precedence']) %}
+{%- set periods = billing_periods_to_build(period_versions) %}
 {#- cost_center and owner belong to the team: after the line's own tag, the
     resolved team's entry in seed teams decides, before rules and account defaults #}
 {%- set team_attributes = ['cost_center', 'owner'] %}
@@ -26,6 +36,13 @@
 with daily_costs as (
 
     select * from {{ ref('int_line_items_summed_daily') }}
+    where {{ billing_period_filter('billing_period', periods) }}
+
+),
+
+period_versions as (
+
+    {{ period_versions }}
 
 ),
 
@@ -206,7 +223,7 @@ team_resolved as (
 
 ),
 
-final as (
+keys_resolved as (
 
     select
         {% for column in key_columns -%}
@@ -239,6 +256,12 @@ final as (
     from team_resolved
     left join teams
         on team_resolved.team = teams.team
+
+),
+
+final as (
+
+    {{ select_with_build_version('keys_resolved') }}
 
 )
 

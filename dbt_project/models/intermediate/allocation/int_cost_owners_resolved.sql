@@ -42,6 +42,7 @@ period_versions as (
 resolved_keys as (
 
     select * from {{ ref('int_allocation_keys_resolved') }}
+    where {{ billing_period_filter('billing_period', periods) }}
 
 ),
 
@@ -60,7 +61,8 @@ joined as (
         daily_costs.line_item_count
     from daily_costs
     inner join resolved_keys
-        on {% for column in key_columns -%}
+        on daily_costs.billing_period = resolved_keys.billing_period
+        and {% for column in key_columns -%}
             daily_costs.{{ column }} is not distinct from resolved_keys.{{ column }}
             {% if not loop.last %}and {% endif %}
         {%- endfor %}
