@@ -1,7 +1,8 @@
 {#-
     The attributes allocation rules can match on: owners are resolved once per
-    distinct combination of them (int_allocation_keys_resolved) and joined back
-    on exactly the same columns (int_cost_owners_resolved), so both read this list.
+    billing period and distinct combination of them (int_allocation_keys_resolved)
+    and joined back on the period and exactly these columns (int_cost_owners_resolved),
+    so both read this list.
 -#}
 {% macro allocation_key_columns() -%}
     {%- set key_columns = [
