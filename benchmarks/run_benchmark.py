@@ -85,7 +85,13 @@ def generate(env: dict, periods: list[str], rows: int, seed: int = 42) -> None:
 
 
 def clean(data_dir: Path, keep_exports: bool) -> None:
-    """Remove what a run wrote; with keep_exports the generated exports stay for the next run."""
+    """Remove what a run wrote; with keep_exports the generated exports stay for the next run.
+
+    Called before a run too: an interrupted run leaves its landing and warehouse behind, and
+    measuring on top of them would time a load that has nothing to do and a build over stale state.
+    """
+    if not data_dir.exists():
+        return
     for child in data_dir.iterdir():
         if not (keep_exports and child.name == "sample-exports"):
             shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -155,6 +161,7 @@ def bench_month(rows: int, workdir: Path, threads: int, memory_limit: str, keep_
     data_dir = workdir / f"rows-{rows}"
     env = stage_env(data_dir, threads, memory_limit)
     print(f"\n== one month, {rows:,} line items", flush=True)
+    clean(data_dir, keep_exports=True)
     generate(env, ["2026-10"], rows)
     result = {"kind": "month", "requested_rows": rows, "memory_limit": memory_limit, "threads": threads}
     result["load"] = load(env)
@@ -176,6 +183,7 @@ def bench_incremental(rows_per_month: int, workdir: Path, threads: int, memory_l
     data_dir = workdir / f"incremental-{rows_per_month}"
     env = stage_env(data_dir, threads, memory_limit)
     print(f"\n== twelve months x {rows_per_month:,} line items, then a daily refresh", flush=True)
+    clean(data_dir, keep_exports=False)
     generate(env, PERIODS_12, rows_per_month)
     result = {"kind": "incremental", "rows_per_month": rows_per_month, "months": len(PERIODS_12)}
     result["load"] = load(env)
