@@ -7,7 +7,8 @@ per line item type as AWS's Cloud Intelligence Dashboards do, takes the team
 from the tags (any spelling of the key `team`), and sums per billing period and
 team. It does less than the warehouse (no rules, inheritance, shared costs or
 checks), so it flatters pandas. Run by benchmarks/run_benchmark.py in its own
-process, which measures its time and peak memory.
+process, which measures its time and peak memory; its last line, the totals,
+is how the benchmark checks that pandas and the warehouse read the same bill.
 """
 
 import sys
@@ -54,6 +55,7 @@ def main(landing_dir: Path) -> None:
     showback = frame.groupby(["_billing_period", "team"], as_index=False).agg(
         total_cost=("effective_cost", "sum"), billed_cost=("line_item_unblended_cost", "sum"))
     print(showback.sort_values(["_billing_period", "total_cost"], ascending=[True, False]).head(20).to_string())
+    print(f"totals: billed_cost={showback['billed_cost'].sum():.6f} total_cost={showback['total_cost'].sum():.6f}")
 
 
 if __name__ == "__main__":

@@ -46,16 +46,19 @@ PYTHON = sys.executable
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def run_stage(command: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float]:
-    """Run one stage in a child process; return (seconds, peak RSS in MB)."""
+def run_stage(command: list[str], env: dict, cwd: Path = ROOT, output: list[str] | None = None
+              ) -> tuple[float, float]:
+    """Run one stage in a child process; return (seconds, peak RSS in MB). Its output lines go to `output`."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read()
+    printed = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.stderr.write(output.decode(errors="replace")[-4000:])
+        sys.stderr.write(printed.decode(errors="replace")[-4000:])
         raise SystemExit(f"stage failed: {' '.join(command)}")
+    if output is not None:
+        output.extend(printed.decode(errors="replace").splitlines())
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -157,6 +160,29 @@ def raw_scan(data_dir: Path, threads: int) -> tuple[int, float]:
     return line_items, time.perf_counter() - started
 
 
+def showback_totals(data_dir: Path) -> tuple[float, float]:
+    """The warehouse's rpt_showback_monthly over all periods: (billed_cost, total_cost)."""
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select sum(billed_cost), sum(total_cost) from marts.rpt_showback_monthly").fetchone()
+
+
+def pandas_reference(env: dict, data_dir: Path, warehouse_totals: tuple[float, float]) -> tuple[float, float]:
+    """Time benchmarks/pandas_showback.py; stop if its totals are not the warehouse's (not the same bill)."""
+    printed: list[str] = []
+    timing = run_stage([PYTHON, str(Path(__file__).with_name("pandas_showback.py")), str(data_dir / "landing")],
+                       env, output=printed)
+    fields = dict(field.split("=") for field in printed[-1].removeprefix("totals: ").split())
+    pandas_totals = (float(fields["billed_cost"]), float(fields["total_cost"]))
+    for name, pandas_value, warehouse_value in zip(("billed_cost", "total_cost"), pandas_totals, warehouse_totals):
+        if abs(pandas_value - warehouse_value) > 0.005:
+            raise SystemExit(f"the pandas reference and the warehouse disagree on {name}: "
+                             f"{pandas_value:,.2f} vs {warehouse_value:,.2f} (rpt_showback_monthly): "
+                             "they are not computing the same showback, the comparison would mean nothing")
+    return timing
+
+
 def bench_month(rows: int, workdir: Path, threads: int, memory_limit: str, keep_exports: bool) -> dict:
     data_dir = workdir / f"rows-{rows}"
     env = stage_env(data_dir, threads, memory_limit)
@@ -171,9 +197,9 @@ def bench_month(rows: int, workdir: Path, threads: int, memory_limit: str, keep_
     result["slowest"] = slowest_nodes(env)
     result["showback_path_s"] = showback_path_seconds(env)
     result["rows"], result["raw_scan_s"] = raw_scan(data_dir, threads)
+    result["showback_totals"] = showback_totals(data_dir)
     if rows <= PANDAS_MAX_ROWS:
-        result["pandas"] = run_stage([PYTHON, str(Path(__file__).with_name("pandas_showback.py")),
-                                      str(data_dir / "landing")], env)
+        result["pandas"] = pandas_reference(env, data_dir, result["showback_totals"])
     print(f"   load {result['load'][0]:.1f}s, build {seconds:.1f}s", flush=True)
     clean(data_dir, keep_exports)
     return result
@@ -198,6 +224,7 @@ def bench_incremental(rows_per_month: int, workdir: Path, threads: int, memory_l
     result["refresh_build"] = (seconds, peak)
     result["refresh_busy"] = busy
     result["refresh_slowest"] = slowest_nodes(env)
+    result["refresh_showback_totals"] = showback_totals(data_dir)
     print(f"   full build {result['full_build'][0]:.1f}s, refresh build {seconds:.1f}s", flush=True)
     clean(data_dir, keep_exports=False)  # its exports were re-delivered: never reuse them
     return result
