@@ -16,7 +16,9 @@ and times, each in its own process so peak memory is per stage:
 next to two references on the same landing files: DuckDB's raw scan (sum of
 cost: the physical limit of this machine) and a straightforward pandas
 showback (what a user would write instead; skipped above 20M rows, where it
-would need more memory than the machine has).
+would need more memory than the machine has). The run stops if the pandas
+totals are not the warehouse's rpt_showback_monthly totals: a comparison of
+two different bills would mean nothing. Each size starts from a clean folder.
 
 --incremental-rows N loads twelve months of N line items each, builds them,
 then simulates the daily refresh: a new delivery of the current and the
