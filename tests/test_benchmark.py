@@ -25,11 +25,14 @@ MONTH_ROWS = 3000
 INCREMENTAL_ROWS = 1000
 
 
-def generated_bill(tmp_path: Path, periods: list[str], rows: int, seed: int = 42,
-                   only: list[str] | None = None) -> dict:
-    """What the benchmark's generator call (the CLI's layout) puts in the exports; `only`: of these periods."""
-    summary = write_sample_exports(tmp_path / f"expected-{rows}-{len(periods)}-{seed}", periods=periods,
-                                   rows_per_period=rows, seed=seed).to_dict()["periods"]
+def generated_periods(tmp_path: Path, periods: list[str], rows: int, seed: int = 42) -> list[dict]:
+    """The generator's summary, per payer and period, of what the benchmark's call (the CLI's layout) exports."""
+    return write_sample_exports(tmp_path / f"expected-{rows}-{len(periods)}-{seed}", periods=periods,
+                                rows_per_period=rows, seed=seed).to_dict()["periods"]
+
+
+def bill(summary: list[dict], only: list[str] | None = None) -> dict:
+    """Line items and costs of a generator summary; `only`: of these periods."""
     summary = [p for p in summary if only is None or p["period"] in only]
     return {"line_items": sum(p["line_item_count"] for p in summary),
             "billed_cost": sum(p["billed_cost"] for p in summary),
@@ -54,7 +57,7 @@ def test_one_month_figures_are_measured_on_the_generated_bill(benchmark_run, tmp
     # the incremental run's one-month build of the same size is what its refresh is compared with
     assert sorted(months) == [INCREMENTAL_ROWS, MONTH_ROWS]
     month = months[MONTH_ROWS]
-    expected = generated_bill(tmp_path, ["2026-10"], MONTH_ROWS)
+    expected = bill(generated_periods(tmp_path, ["2026-10"], MONTH_ROWS))
     assert month["rows"] == expected["line_items"]
     billed, total = month["showback_totals"]
     assert billed == pytest.approx(expected["billed_cost"], abs=1e-6)
@@ -68,10 +71,11 @@ def test_the_refresh_replaces_the_two_redelivered_months(benchmark_run, tmp_path
     (incremental,) = [r for r in results if r["kind"] == "incremental"]
     periods = run_benchmark.PERIODS_12
     assert incremental["months"] == len(periods) == 12
-    assert incremental["rows"] == generated_bill(tmp_path, periods, INCREMENTAL_ROWS)["line_items"]
+    first_delivery = generated_periods(tmp_path, periods, INCREMENTAL_ROWS)
+    assert incremental["rows"] == bill(first_delivery)["line_items"]
     # after the refresh: ten months of the first delivery, the last two of the new one (seed 43)
-    kept = generated_bill(tmp_path, periods, INCREMENTAL_ROWS, only=periods[:-2])
-    redelivered = generated_bill(tmp_path, periods[-2:], INCREMENTAL_ROWS, seed=43)
+    kept = bill(first_delivery, only=periods[:-2])
+    redelivered = bill(generated_periods(tmp_path, periods[-2:], INCREMENTAL_ROWS, seed=43))
     billed, total = incremental["refresh_showback_totals"]
     assert billed == pytest.approx(kept["billed_cost"] + redelivered["billed_cost"], abs=1e-6)
     assert total == pytest.approx(kept["amortized_cost"] + redelivered["amortized_cost"], abs=1e-6)
