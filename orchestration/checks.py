@@ -31,7 +31,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from orchestration.landing_schema import FOCUS, SCHEMAS
+from orchestration.ingestion.profile import profile_landing_file
 from orchestration.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,6 @@ SUITES = (LANDING_SUITE, ALLOCATION_SUITE, UNTAGGED_SUITE)
 ROW_ID_COLUMN = {LANDING_SUITE: "export", ALLOCATION_SUITE: "billing_period", UNTAGGED_SUITE: "billing_period"}
 UNTAGGED_KPI = "untagged_cost_pct"
 
-# Per format: the line id that must be unique within a delivery (with the CUR
-# time interval: one line item repeats per hour/day) and the usage start column.
-_LINE_ID = {"cur2": ("identity_line_item_id", "identity_time_interval"),
-            "cur_legacy": ("identity_line_item_id", "identity_time_interval"),
-            FOCUS: None}  # FOCUS has no line item id; staging derives one from the row position
-_USAGE_START = {"cur2": "line_item_usage_start_date", "cur_legacy": "line_item_usage_start_date",
-                FOCUS: "ChargePeriodStart"}
-_NUMERIC_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT", "TINYINT", "REAL")
 
 
 @dataclass(frozen=True)
@@ -86,42 +78,17 @@ class Outcome:
 # --------------------------------------------------------------------------------------------
 
 def landing_profile(landing_dir: Path, format_name: str, billing_period: str) -> pd.DataFrame:
-    """One row per export landed for ``format_name`` and ``billing_period`` (YYYY-MM)."""
-    schema = SCHEMAS[format_name]
+    """One row per export landed for ``format_name`` and ``billing_period`` (YYYY-MM).
+
+    The same profile the loader refuses a delivery on before its swap (ingestion.profile).
+    """
     files = sorted((landing_dir / format_name / f"billing_period={billing_period}").glob("*.parquet"))
-    rows = []
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        for path in files:
-            source = f"read_parquet('{path.as_posix()}')"
-            types = {name: type_ for name, type_, *_ in con.execute(f"describe select * from {source}").fetchall()}
-            present = [c for c in schema.required if c in types]
-            all_null = [c for c in present
-                        if con.execute(f'select count("{c}") = 0 from {source}').fetchone()[0]]
-            missing = sorted(set(schema.required) - set(present)) + all_null
-            non_numeric = [c for c in schema.cost_columns if not types.get(c, "").upper().startswith(_NUMERIC_TYPES)]
-            start = _USAGE_START[format_name]
-            line_id = _LINE_ID[format_name]
-            duplicates = (f"count(*) - count(distinct ({', '.join(line_id)}))" if line_id else "0")
-            null_costs = " + ".join(f'count(*) - count("{c}")' for c in schema.cost_columns if c in types) or "0"
-            row = con.execute(f"""
-                select
-                    count(*),
-                    count(*) filter (where "{start}" < date '{billing_period}-01'
-                                     or "{start}" >= date '{billing_period}-01' + interval 1 month),
-                    {duplicates},
-                    {null_costs},
-                    any_value(_delivery_id)
-                from {source}""").fetchone()
-            rows.append({
-                "export": path.stem, "delivery_id": row[4], "row_count": row[0],
-                "missing_required_columns": len(missing), "missing_columns": ", ".join(missing),
-                "non_numeric_cost_columns": len(non_numeric), "null_cost_values": row[3],
-                "usage_outside_period": row[1], "duplicate_line_item_ids": row[2],
-            })
+        rows = [profile_landing_file(con, path, format_name, billing_period) for path in files]
     columns = ["export", "delivery_id", "row_count", "missing_required_columns", "missing_columns",
                "non_numeric_cost_columns", "null_cost_values", "usage_outside_period", "duplicate_line_item_ids"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame([{c: row[c] for c in columns} for row in rows], columns=columns)
 
 
 def allocation_evidence(warehouse_path: Path) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -48,6 +49,20 @@ def parse_dbt_project() -> None:
                                cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     if completed.returncode != 0:
         raise BuildFailed(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
+
+
+PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def billing_period_argument(value: str) -> str:
+    """argparse type for YYYY-MM: a real month, not before FINOPS_FIRST_BILLING_PERIOD."""
+    if not PERIOD_FORMAT.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a billing period: expected YYYY-MM, e.g. 2026-10")
+    first = Settings.from_env().first_billing_period
+    if value < first:
+        raise argparse.ArgumentTypeError(
+            f"{value} is before FINOPS_FIRST_BILLING_PERIOD ({first}); lower that setting to load it")
+    return value
 
 
 def discover_periods(export_uri: str, requested: list[str] | None) -> list[str]:
@@ -85,13 +100,28 @@ def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: 
     with dg.DagsterInstance.get() as instance, open(log_path, "w") as log_file:
         output = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(log_file)
         with output:
+            refused = []  # a period whose delivery is refused keeps what was landed; the others go on
             for period in periods:
                 print(f"  loading billing period {period} ...", file=sys.__stdout__, flush=True)
-                _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
-                         f"landing of {period}", partition_key=period)
+                try:
+                    _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
+                             f"landing of {period}", partition_key=period)
+                except BuildFailed as exc:
+                    from orchestration.ingestion.errors import IngestionError
+
+                    if not isinstance(_root_cause(exc), IngestionError):
+                        raise  # a failed check on a landed file: stop before anything is built from it
+                    print(f"  billing period {period} NOT loaded: {exc}", file=sys.__stdout__, flush=True)
+                    refused.append((period, exc))
             print("  building the dbt models and running their tests ...", file=sys.__stdout__, flush=True)
             _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
                      f"dbt build (full log: {log_path})")
+    if refused:
+        loaded = [p for p in periods if p not in {r for r, _ in refused}]
+        raise BuildFailed(
+            f"billing period(s) {', '.join(r for r, _ in refused)} not loaded (they keep their previous delivery, "
+            f"if any); {', '.join(loaded) or 'no other period'} loaded and built:\n  "
+            + "\n  ".join(str(exc) for _, exc in refused))
     return periods
 
 
@@ -247,15 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate sample exports for a demo organisation and build everything")
     demo.add_argument("--rows", type=int, default=200_000, help="line items per billing period (default 200,000)")
-    demo.add_argument("--periods", nargs="+", metavar="YYYY-MM", help="billing periods (default: last 3 months)")
+    demo.add_argument("--periods", nargs="+", metavar="YYYY-MM", type=billing_period_argument, help="billing periods (default: last 3 months)")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
     build = sub.add_parser("build", help="load exports and build every mart")
     build.add_argument("--export-uri", help="s3://bucket/prefix or a folder (default: $FINOPS_EXPORT_URI)")
-    build.add_argument("--period", nargs="+", metavar="YYYY-MM", help="only these billing periods")
+    build.add_argument("--period", nargs="+", metavar="YYYY-MM", type=billing_period_argument, help="only these billing periods")
     build.set_defaults(func=cmd_build)
     report = sub.add_parser("report", help="write the monthly cost review pack (HTML) from the published marts")
-    report.add_argument("--period", metavar="YYYY-MM", help="billing period (default: the last closed one published)")
+    report.add_argument("--period", metavar="YYYY-MM", type=billing_period_argument, help="billing period (default: the last closed one published)")
     report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     if args.verbose:

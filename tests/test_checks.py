@@ -118,27 +118,62 @@ def test_build_runs_the_suites_as_asset_checks_and_writes_data_docs(small_org):
     assert (settings.data_dir / "docs" / "index.html").exists()
 
 
-def test_a_failing_blocking_check_fails_the_build_and_names_check_and_period(small_org, monkeypatch, capsys):
-    settings, exports = small_org
-    # a re-delivery of payer B whose first line item claims usage in the previous month
+def _redeliver_payer_b(exports: Path, assembly_id: str, edit) -> None:
+    """Re-deliver payer B's legacy CSV with ``edit(lines, header)`` applied to its text lines."""
     csv_file = next(exports.rglob("*.csv.gz"))
     with gzip.open(csv_file, "rt", newline="") as handle:
         lines = handle.read().split("\n")
-    header = lines[0].split(",")
-    start = header.index("lineItem/UsageStartDate")
-    cells = lines[1].split(",")
-    cells[start] = "2026-04-15T00:00:00Z"
-    lines[1] = ",".join(cells)
+    edit(lines, lines[0].split(","))
     with gzip.open(csv_file, "wt", newline="") as handle:
         handle.write("\n".join(lines))
     manifest = next(csv_file.parents[1].glob("*-Manifest.json"))
     content = json.loads(manifest.read_text())
-    content["assemblyId"] = "redelivered-1"
+    content["assemblyId"] = assembly_id
     manifest.write_text(json.dumps(content))
 
+
+def _published_billed(settings: Settings) -> float:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute("select round(sum(canonical_billed_cost), 2) from marts.rpt_allocation_completeness"
+                           ).fetchone()[0]
+
+
+def test_a_refused_redelivery_never_reaches_the_warehouse_and_a_blocking_check_names_check_and_period(
+        small_org, monkeypatch, capsys):
+    settings, exports = small_org
     monkeypatch.setenv("FINOPS_DATA_DIR", str(settings.data_dir))
+    billed_before = _published_billed(settings)
+    landed = next((settings.landing_dir / "cur_legacy" / f"billing_period={PERIOD}").glob("*.parquet"))
+    landed_bytes = landed.read_bytes()
+
+    # 1. a re-delivery whose first line item claims usage in an earlier month: refused before the swap,
+    #    so the landed file stays byte for byte and the build that follows publishes the previous numbers.
+    original_first_line = []
+
+    def usage_in_april(lines, header):
+        original_first_line.append(lines[1])
+        cells = lines[1].split(",")
+        cells[header.index("lineItem/UsageStartDate")] = "2026-04-15T00:00:00Z"
+        lines[1] = ",".join(cells)
+
+    _redeliver_payer_b(exports, "redelivered-1", usage_in_april)
+    assert main(["build", "--export-uri", str(exports)]) == 1
+    err = capsys.readouterr().err
+    assert f"billing period(s) {PERIOD} not loaded" in err
+    assert ("delivery redelivered-1 of cur_legacy/acme-cur-payer-b for 2026-05 refused: 1 line item(s) start outside "
+            "billing period 2026-05. The previously landed delivery (if any) is kept") in err
+    assert landed.read_bytes() == landed_bytes
+    assert _published_billed(settings) == billed_before
+
+    # 2. a re-delivery repeating a line item: landed (the loader does not count duplicates), then the
+    #    blocking landing check fails and names the check and the period.
+    def restore_and_repeat_first_line(lines, header):
+        lines[1] = original_first_line[0]
+        lines.insert(2, lines[1])
+
+    _redeliver_payer_b(exports, "redelivered-2", restore_and_repeat_first_line)
     assert main(["build", "--export-uri", str(exports)]) == 1
     err = capsys.readouterr().err
     assert "landing/cur_legacy:landing_profile_expectations" in err
     assert f"billing period {PERIOD}" in err
-    assert "usage_outside_period" in err
+    assert "duplicate_line_item_ids" in err

@@ -24,7 +24,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
 from orchestration.ingestion.errors import IngestionError, NoExportsFoundError
@@ -65,6 +65,9 @@ class Delivery:
     manifest_key: str | None = None
     ready: bool = True  # False while AWS reports UPDATE_IN_PROGRESS
     notes: tuple[str, ...] = field(default=())
+    # Why this delivery cannot be loaded (a broken manifest): it fails its own billing period
+    # when landed, and every other period still loads.
+    problem: IngestionError | None = field(default=None, compare=False)
 
     @property
     def export_id(self) -> str:
@@ -101,42 +104,67 @@ def _resolve_manifest_entry(store: ExportStore, manifest_key: str, export_dir: s
     return safe_relative_key(export_dir + key[index + len(marker):], context=context)
 
 
+def _manifest_period(match: re.Match) -> str:
+    """YYYY-MM of a Data Exports or legacy CUR manifest key."""
+    if match.re is DATA_EXPORTS_MANIFEST:
+        return match["period"]
+    return f"{match['start'][:4]}-{match['start'][4:6]}"
+
+
 def _manifest_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -> list[Delivery]:
     deliveries = []
     for key in objects:
-        if match := DATA_EXPORTS_MANIFEST.match(key):
-            manifest = _parse_manifest(store, key)
-            columns = {c.get("name") if isinstance(c, dict) else c for c in manifest.get("columns", [])}
-            fmt = FOCUS if columns & FOCUS_MARKER_COLUMNS else CUR2
-            refs = manifest.get("dataFiles")
-            delivery_id = manifest.get("executionId")
-            layout = "data_exports"
-            period = match["period"]
-        elif match := LEGACY_MANIFEST.match(key):
-            manifest = _parse_manifest(store, key)
-            fmt, layout = CUR_LEGACY, "legacy_manifest"
-            refs = manifest.get("reportKeys")
-            delivery_id = manifest.get("assemblyId")
-            period = f"{match['start'][:4]}-{match['start'][4:6]}"
-        else:
+        match = DATA_EXPORTS_MANIFEST.match(key) or LEGACY_MANIFEST.match(key)
+        if match is None:
             continue
-        if not isinstance(refs, list) or not delivery_id:
-            missing = "dataFiles/reportKeys" if not isinstance(refs, list) else "executionId/assemblyId"
-            raise IngestionError(f"{store.describe(key)}: manifest lacks {missing}; it is not a complete manifest")
-        export_dir = f"{match['root']}{match['export']}/"
-        data_keys = tuple(
-            _resolve_manifest_entry(store, key, export_dir, match["export"], ref) for ref in refs
-        )
-        for data_key in data_keys:
-            if data_key not in objects:
-                raise IngestionError(
-                    f"{store.describe(key)}: manifest lists data file {store.describe(data_key)} "
-                    "which does not exist; the delivery is incomplete — wait for AWS to finish "
-                    "writing it, or re-deliver the period"
-                )
-        deliveries.append(Delivery(fmt, layout, match["export"], export_dir, period, str(delivery_id),
-                                   data_keys, manifest_key=key))
+        try:
+            deliveries.append(_manifest_delivery(store, objects, key, match))
+        except IngestionError as problem:
+            # A broken manifest fails its own export and period only (and says so), not the others.
+            fmt = CUR2 if match.re is DATA_EXPORTS_MANIFEST else CUR_LEGACY
+            digest = hashlib.sha256(str(problem).encode()).hexdigest()[:16]
+            deliveries.append(Delivery(fmt, "invalid_manifest", match["export"], f"{match['root']}{match['export']}/",
+                                       _manifest_period(match), f"invalid:{digest}", (), manifest_key=key,
+                                       problem=problem))
     return deliveries
+
+
+def _manifest_delivery(store: ExportStore, objects: dict[str, StoredObject], key: str,
+                       match: re.Match) -> Delivery:
+    """The delivery a Data Exports or legacy CUR manifest describes; IngestionError if it is broken."""
+    manifest = _parse_manifest(store, key)
+    period = _manifest_period(match)
+    if match.re is DATA_EXPORTS_MANIFEST:
+        columns = {c.get("name") if isinstance(c, dict) else c for c in manifest.get("columns", [])}
+        fmt = FOCUS if columns & FOCUS_MARKER_COLUMNS else CUR2
+        layout, refs, delivery_id = "data_exports", manifest.get("dataFiles"), manifest.get("executionId")
+    else:
+        fmt, layout = CUR_LEGACY, "legacy_manifest"
+        refs, delivery_id = manifest.get("reportKeys"), manifest.get("assemblyId")
+    if not isinstance(refs, list) or not delivery_id:
+        missing = "dataFiles/reportKeys" if not isinstance(refs, list) else "executionId/assemblyId"
+        raise IngestionError(f"{store.describe(key)}: manifest lacks {missing}; it is not a complete manifest")
+    if not refs:
+        raise IngestionError(
+            f"{store.describe(key)}: manifest lists no data files (its dataFiles/reportKeys is empty), so "
+            f"billing period {period} has nothing to load; wait for AWS's next delivery of the period, "
+            "or remove this manifest if the export really has no charges for it")
+    export_dir = f"{match['root']}{match['export']}/"
+    data_keys = tuple(_resolve_manifest_entry(store, key, export_dir, match["export"], ref) for ref in refs)
+    for data_key in data_keys:
+        if data_key not in objects:
+            raise IngestionError(
+                f"{store.describe(key)}: manifest lists data file {store.describe(data_key)} "
+                "which does not exist; the delivery is incomplete — wait for AWS to finish "
+                "writing it, or re-deliver the period"
+            )
+    if len(set(data_keys)) != len(data_keys):
+        twice = sorted({k for k in data_keys if data_keys.count(k) > 1})
+        raise IngestionError(
+            f"{store.describe(key)}: manifest lists data file {store.describe(twice[0])} more than once; "
+            "loading it would count its costs twice — re-deliver the period with a corrected manifest")
+    return Delivery(fmt, layout, match["export"], export_dir, period, str(delivery_id), data_keys,
+                    manifest_key=key)
 
 
 def _athena_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -> list[Delivery]:
@@ -190,13 +218,16 @@ def discover_deliveries(store: ExportStore) -> list[Delivery]:
             "<report>/<report>/year=YYYY/month=M/*.parquet (legacy CUR for Athena). "
             "Point FINOPS_EXPORT_URI at the folder or prefix that holds the export folders."
         )
-    for delivery in deliveries:
-        for data_key in delivery.data_keys:
-            if not data_key.lower().endswith(DATA_FILE_SUFFIXES):
-                raise IngestionError(
-                    f"{store.describe(data_key)}: unsupported data file type; expected parquet, csv or csv.gz"
-                )
+    deliveries = [_with_unsupported_files_refused(store, d) for d in deliveries]
     return sorted(deliveries, key=lambda d: (d.billing_period, d.format, d.export_name))
+
+
+def _with_unsupported_files_refused(store: ExportStore, delivery: Delivery) -> Delivery:
+    unsupported = [k for k in delivery.data_keys if not k.lower().endswith(DATA_FILE_SUFFIXES)]
+    if not unsupported or delivery.problem:
+        return delivery
+    return replace(delivery, problem=IngestionError(
+        f"{store.describe(unsupported[0])}: unsupported data file type; expected parquet, csv or csv.gz"))
 
 
 def deliveries_for_periods(deliveries: list[Delivery], periods: list[str] | None, uri: str) -> list[Delivery]:

@@ -32,6 +32,7 @@ from orchestration.ingestion.conform import (
 )
 from orchestration.ingestion.discovery import Delivery, deliveries_for_periods, discover_deliveries
 from orchestration.ingestion.errors import IngestionError
+from orchestration.ingestion.profile import profile_landing_file, refusal_reasons
 from orchestration.ingestion.storage import ExportStore, open_store
 from orchestration.landing_schema import FORMATS, SCHEMAS
 
@@ -177,6 +178,8 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
     ``landing_dir``; the delivery is read as a stream, so memory stays bounded
     whatever its size.
     """
+    if delivery.problem is not None:  # a broken manifest: this export and period keep what is landed
+        raise delivery.problem
     ensure_landing_layout(landing_dir)
     target_dir = period_dir(landing_dir, delivery.format, delivery.billing_period)
     target = target_dir / landing_file_name(delivery.export_name)
@@ -278,6 +281,16 @@ def _write_landing_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, file
             f"{where}: cannot read this {delivery.format} data file ({_first_line(exc)}). It is corrupt or "
             "truncated: re-deliver the period (or remove the file); nothing was loaded for it."
         ) from exc
+    # Everything that refuses a delivery is checked here, on the staged file, before the swap.
+    reasons = refusal_reasons(profile_landing_file(con, out, delivery.format, delivery.billing_period,
+                                                   count_duplicates=False),
+                              delivery.billing_period)
+    if reasons:
+        where = ", ".join(describe(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        raise IngestionError(
+            f"{where}: delivery {delivery.delivery_id} of {delivery.export_id} for {delivery.billing_period} "
+            f"refused: {'; '.join(reasons)}. The previously landed delivery (if any) is kept; "
+            "ask for a corrected delivery of the period.")
     cost_column = SCHEMAS[delivery.format].cost_columns[0]
     line_items, billed = con.execute(
         f'SELECT count(*), coalesce(sum("{cost_column}"), 0) FROM read_parquet({quote_literal(str(out))})'
@@ -302,10 +315,21 @@ def load_exports(export_uri: str, landing_dir: Path, *, periods: list[str] | Non
                  threads: int | None = None, memory_limit: str | None = None) -> list[LandingResult]:
     """Discover every export under ``export_uri`` and land the current delivery of each period.
 
-    Each (export, period) is landed atomically on its own; the first error stops
-    the run (the periods landed before it stay landed, the failing one keeps
-    its previous delivery).
+    Each (export, period) is landed atomically on its own.  A delivery that is
+    refused keeps its previous landing; every other one is still landed, then
+    the refusal is raised (with the other periods' count, when there are several).
     """
     store = open_store(export_uri)
     deliveries = deliveries_for_periods(discover_deliveries(store), periods, store.uri)
-    return [land_delivery(store, d, landing_dir, threads=threads, memory_limit=memory_limit) for d in deliveries]
+    results, refused = [], []
+    for delivery in deliveries:
+        try:
+            results.append(land_delivery(store, delivery, landing_dir, threads=threads, memory_limit=memory_limit))
+        except IngestionError as exc:
+            refused.append((delivery, exc))
+    if len(refused) == 1:
+        raise refused[0][1]
+    if refused:
+        raise IngestionError(f"{len(refused)} deliveries refused (the other {len(results)} were landed):\n  " +
+                             "\n  ".join(f"{d.export_id} {d.billing_period}: {exc}" for d, exc in refused))
+    return results

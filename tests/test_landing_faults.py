@@ -1,0 +1,133 @@
+"""Issue 15: a delivery that is refused never replaces what is landed, and each refusal says why.
+
+Each test first lands a good delivery (2 line items, 3.75 billed), then offers a bad
+re-delivery of the same export and period, and checks the exact message and that the
+landed file is byte for byte what it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.ingestion.errors import IngestionError
+from orchestration.ingestion.landing import load_exports
+from tests.export_builders import LEGACY_CSV_REQUIRED_HEADER, cur2_row, write_data_export, write_legacy_csv_export
+from tests.test_ingestion import landed, two_rows_delivery
+
+
+def landing_digest(landing: Path) -> dict[str, str]:
+    """sha256 of every file under landing/ (parquet and sidecars), by relative path."""
+    return {p.relative_to(landing).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(landing.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def landed_good(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    two_rows_delivery(exports, "exec-good")
+    load_exports(str(exports), landing)
+    assert landed(landing, "cur2", "2024-01") == (2, 3.75, ["exec-good"])
+    return exports, landing, landing_digest(landing)
+
+
+@pytest.mark.parametrize("bad_cost, shown", [(math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf")])
+def test_non_finite_cost_is_refused_before_the_swap(landed_good, bad_cost, shown):
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01",
+                      {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("b", bad_cost)]}, execution_id="exec-bad")
+    with pytest.raises(IngestionError) as refused:
+        load_exports(str(exports), landing)
+    assert (f"delivery exec-bad of cur2/cur2-export for 2024-01 refused: 1 cost value(s) are NaN or infinite, "
+            f"first column 'line_item_unblended_cost' = {shown} in cur2-export/data/BILLING_PERIOD=2024-01/"
+            f"part-00001.parquet, line item 'b'. The previously landed delivery (if any) is kept") in str(refused.value)
+    assert landing_digest(landing) == before
+
+
+def test_implausible_cost_is_refused_naming_row_and_column(landed_good):
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01",
+                      {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("huge", -1e15)]}, execution_id="exec-bad")
+    with pytest.raises(IngestionError, match=r"refused: 1 cost value\(s\) exceed ±1,000,000,000,000 for one line "
+                                             r"item \(a unit or export error\), first column "
+                                             r"'line_item_unblended_cost' = -1000000000000000\.0 in .*part-00001\.parquet, "
+                                             r"line item 'huge'"):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+
+
+def test_usage_outside_the_billing_period_is_refused_before_the_swap(landed_good):
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01",
+                      {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("b", 2.5, start="2023-12-31 23:00:00")]},
+                      execution_id="exec-bad")
+    with pytest.raises(IngestionError, match=r"refused: 1 line item\(s\) start outside billing period 2024-01"):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+
+
+def test_a_manifest_listing_the_same_file_twice_is_refused(landed_good):
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01", {"part-00001.parquet": [cur2_row("a", 1.25)]},
+                      execution_id="exec-bad", manifest_files=["part-00001.parquet", "part-00001.parquet"])
+    with pytest.raises(IngestionError, match=r"cur2-export-Manifest\.json: manifest lists data file "
+                                             r".*part-00001\.parquet more than once; loading it would count its "
+                                             r"costs twice"):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+
+
+def test_a_header_only_csv_is_refused_and_the_previous_delivery_kept(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    good = [["a", "111122223333", "222233334444", "Usage", "2024-01-02T00:00:00Z", "416.18"]]
+    write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER, good, assembly_id="asm-1")
+    load_exports(str(exports), landing)
+    before = landing_digest(landing)
+    write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER, [], assembly_id="asm-2")
+    with pytest.raises(IngestionError, match=r"asm-2/cur-1\.csv\.gz: delivery asm-2 of cur_legacy/cur for 2024-01 "
+                                             r"refused: it has no line items \(a header-only or empty file\)"):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+    assert landed(landing, "cur_legacy", "2024-01")[:3] == (1, 416.18, ["asm-1"])
+
+
+def test_empty_data_files_in_a_manifest_is_a_clear_error(landed_good):
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01", {}, execution_id="exec-empty", manifest_files=[])
+    with pytest.raises(IngestionError, match=r"cur2-export-Manifest\.json: manifest lists no data files \(its "
+                                             r"dataFiles/reportKeys is empty\), so billing period 2024-01 has "
+                                             r"nothing to load"):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+
+
+def test_a_broken_manifest_fails_its_own_period_only(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    two_rows_delivery(exports, "exec-jan")
+    write_data_export(exports, "cur2-export", "2024-02", {"part-00001.parquet": [
+        cur2_row("c", 4.0, start="2024-02-03 00:00:00")]}, execution_id="exec-feb")
+    broken = exports / "cur2-export" / "metadata" / "BILLING_PERIOD=2024-01" / "cur2-export-Manifest.json"
+    broken.write_text(json.dumps({"executionId": "x"})[:-3])
+    with pytest.raises(IngestionError, match=r"BILLING_PERIOD=2024-01/cur2-export-Manifest\.json: manifest is not "
+                                             r"valid JSON"):
+        load_exports(str(exports), landing)
+    assert landed(landing, "cur2", "2024-01") == (0, 0.0, [])
+    assert landed(landing, "cur2", "2024-02") == (1, 4.0, ["exec-feb"])  # the other period still landed
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("2026-13", "'2026-13' is not a billing period: expected YYYY-MM, e.g. 2026-10"),
+    ("=abc", "'=abc' is not a billing period: expected YYYY-MM, e.g. 2026-10"),
+    ("2017-12", "2017-12 is before FINOPS_FIRST_BILLING_PERIOD (2018-01); lower that setting to load it"),
+])
+def test_a_bad_period_argument_is_a_one_line_error(argument, message, capsys, monkeypatch):
+    monkeypatch.setenv("FINOPS_FIRST_BILLING_PERIOD", "2018-01")
+    with pytest.raises(SystemExit) as exited:
+        main(["build", "--period", argument])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"finops build: error: argument --period: {message}"
