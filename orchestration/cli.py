@@ -73,8 +73,42 @@ def discover_periods(export_uri: str, requested: list[str] | None) -> list[str]:
     return sorted({d.billing_period for d in deliveries})
 
 
+@contextlib.contextmanager
+def build_lock(data_dir: Path):
+    """One build per data dir at a time: a second one exits at once, naming the running one's pid.
+
+    flock is released by the kernel when its process dies, so a killed build never leaves
+    a stale lock behind.
+    """
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".build.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise BuildFailed(f"another build is running on {data_dir} (pid {holder}); wait for it to finish, "
+                              "then run this one again") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.seek(0)
+            lock.truncate()
+
+
 def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:
     """Land every period (or those named), then build and test every dbt model. Returns the periods."""
+    with build_lock(settings.data_dir):
+        return _run_build(settings, periods, verbose=verbose)
+
+
+def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) -> list[str]:
     settings.export_to_env()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_config = settings.dagster_home / "dagster.yaml"

@@ -131,3 +131,27 @@ def test_a_bad_period_argument_is_a_one_line_error(argument, message, capsys, mo
         main(["build", "--period", argument])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"finops build: error: argument --period: {message}"
+
+
+def test_a_second_build_on_the_same_data_dir_exits_naming_the_running_one(tmp_path, capsys, monkeypatch):
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    holder = subprocess.Popen(  # a real second process holding the build lock, as a running build does
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from orchestration.cli import build_lock\n"
+                               f"with build_lock(Path({str(data_dir)!r})):\n    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("FINOPS_DATA_DIR", str(data_dir))
+        assert main(["build", "--export-uri", str(tmp_path / "nowhere")]) == 1
+        assert capsys.readouterr().err.strip() == (
+            f"finops: error: another build is running on {data_dir} (pid {holder.pid}); wait for it to finish, "
+            "then run this one again")
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel drops the lock with its process: the next build gets past it (and fails on the missing exports)
+    assert main(["build", "--export-uri", str(tmp_path / "nowhere")]) == 1
+    assert "another build is running" not in capsys.readouterr().err
