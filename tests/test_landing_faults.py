@@ -155,3 +155,28 @@ def test_a_second_build_on_the_same_data_dir_exits_naming_the_running_one(tmp_pa
     # the kernel drops the lock with its process: the next build gets past it (and fails on the missing exports)
     assert main(["build", "--export-uri", str(tmp_path / "nowhere")]) == 1
     assert "another build is running" not in capsys.readouterr().err
+
+
+def test_a_data_dir_with_a_quote_in_its_path_builds_and_publishes(tmp_path):
+    """Paths reach SQL as quoted literals everywhere (loader, dbt sources, checks, publish)."""
+    import dataclasses
+
+    import duckdb
+
+    from orchestration.cli import run_build
+    from orchestration.publish import published_path
+    from orchestration.sample_data import write_sample_exports
+    from orchestration.settings import Settings
+
+    exports = tmp_path / "exports"
+    write_sample_exports(exports, periods=["2026-05"], rows_per_period=1000, seed=5,
+                         layout={"payer-a": "cur2"})
+    data_dir = tmp_path / "o'brien's data"
+    settings = dataclasses.replace(Settings.from_env(), data_dir=data_dir, export_uri=str(exports),
+                                   duckdb_threads=2, duckdb_memory_limit="1GB")
+    assert run_build(settings) == ["2026-05"]
+    landed_billed = landed(data_dir / "landing", "cur2", "2026-05")[1]
+    with duckdb.connect(str(published_path(data_dir)), read_only=True) as con:
+        published = con.execute("select round(sum(canonical_billed_cost), 2) from marts.rpt_allocation_completeness"
+                                ).fetchone()[0]
+    assert published == landed_billed

@@ -58,7 +58,7 @@ def ensure_landing_layout(landing_dir: Path) -> None:
         if not schema_file.exists():
             tmp = folder / "._empty.parquet.tmp"
             with duckdb.connect() as con:
-                con.execute(f"COPY ({empty_select_sql(format_name)}) TO '{tmp}' (FORMAT parquet)")
+                con.execute(f"COPY ({empty_select_sql(format_name)}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
             tmp.replace(schema_file)
 
 

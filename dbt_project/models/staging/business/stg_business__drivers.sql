@@ -8,7 +8,7 @@
 {%- set has_files = true %}
 {%- if execute and target.type == 'duckdb' %}
     {%- set pattern = env_var('FINOPS_DATA_DIR') ~ '/' ~ var('business_drivers_folder') ~ '/*.csv' %}
-    {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") %}
+    {%- set found = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')") %}
     {%- set has_files = found.columns[0].values()[0] > 0 %}
 {%- endif %}
 
