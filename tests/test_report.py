@@ -256,3 +256,29 @@ def test_the_browser_check_does_catch_script_errors(tmp_path, browser):
     browser.open(page.as_uri())
     problems = browser.problems()
     assert any("boom" in p for p in problems) and any("undefinedCall" in p for p in problems)
+
+
+def test_text_from_the_bill_is_escaped_in_the_pack(tmp_path):
+    """Issue 15.12: a team (tag value) or account named like markup is shown as text, never run."""
+    import duckdb
+
+    team, account = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+    build = tmp_path / "build" / "warehouse.duckdb"
+    build.parent.mkdir()
+    with duckdb.connect(str(build)) as con:
+        con.execute("create schema marts")
+        con.execute("""create table marts.fct_cost_allocated_daily as select date '2026-10-01' as billing_period,
+            date '2026-10-02' as charge_date, $account as sub_account_id, 'Amazon S3' as service_name,
+            $team as team, 'account_default' as allocation_method, 'USD' as billing_currency,
+            12.5 as billed_cost, 12.5 as effective_cost""", {"account": account, "team": team})
+        con.execute("""create table marts.rpt_showback_monthly as select date '2026-10-01' as billing_period,
+            $team as team, 10.0 as direct_cost, 2.5 as shared_cost, 12.5 as total_cost,
+            null::double as prior_period_cost, null::double as change_pct, 100.0 as untagged_cost_pct""",
+                    {"team": team})
+    publish_marts(build, tmp_path / "data")
+
+    html = write_review_pack(tmp_path / "data", "2026-10").path.read_text()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert team not in html and account not in html

@@ -204,8 +204,10 @@ def _number(value) -> str:
 
 def render(sections: list[queries.Section], *, period: date, prior: date | None, available: list[date],
            publication: dict, currency: str) -> str:
+    # Always escape: tag values and account names come from bills (select_autoescape(["html"])
+    # did not match the .html.j2 name, so they were rendered raw).
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                             autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(money=_money, pct=_pct, number=_number)
     by_key = {s.key: s for s in sections}
