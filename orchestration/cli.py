@@ -147,15 +147,18 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
                         raise  # a failed check on a landed file: stop before anything is built from it
                     print(f"  billing period {period} NOT loaded: {exc}", file=sys.__stdout__, flush=True)
                     refused.append((period, exc))
-            print("  building the dbt models and running their tests ...", file=sys.__stdout__, flush=True)
-            _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
-                     f"dbt build (full log: {log_path})")
+            if len(refused) < len(periods):  # when every period was refused, nothing new is there to build
+                print("  building the dbt models and running their tests ...", file=sys.__stdout__, flush=True)
+                _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
+                         f"dbt build (full log: {log_path})")
     if refused:
         loaded = [p for p in periods if p not in {r for r, _ in refused}]
+        if not loaded:
+            raise refused[0][1] if len(refused) == 1 else BuildFailed(
+                "no billing period loaded, nothing was built:\n  " + "\n  ".join(str(exc) for _, exc in refused))
         raise BuildFailed(
             f"billing period(s) {', '.join(r for r, _ in refused)} not loaded (they keep their previous delivery, "
-            f"if any); {', '.join(loaded) or 'no other period'} loaded and built:\n  "
-            + "\n  ".join(str(exc) for _, exc in refused))
+            f"if any); {', '.join(loaded)} loaded and built:\n  " + "\n  ".join(str(exc) for _, exc in refused))
     return periods
 
 

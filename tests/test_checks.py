@@ -159,7 +159,7 @@ def test_a_refused_redelivery_never_reaches_the_warehouse_and_a_blocking_check_n
     _redeliver_payer_b(exports, "redelivered-1", usage_in_april)
     assert main(["build", "--export-uri", str(exports)]) == 1
     err = capsys.readouterr().err
-    assert f"billing period(s) {PERIOD} not loaded" in err
+    assert f"finops: error: landing of {PERIOD} failed: " in err  # the only period: nothing is rebuilt
     assert ("delivery redelivered-1 of cur_legacy/acme-cur-payer-b for 2026-05 refused: 1 line item(s) start outside "
             "billing period 2026-05. The previously landed delivery (if any) is kept") in err
     assert landed.read_bytes() == landed_bytes
