@@ -282,20 +282,15 @@ def _write_landing_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, file
             "truncated: re-deliver the period (or remove the file); nothing was loaded for it."
         ) from exc
     # Everything that refuses a delivery is checked here, on the staged file, before the swap.
-    reasons = refusal_reasons(profile_landing_file(con, out, delivery.format, delivery.billing_period,
-                                                   count_duplicates=False),
-                              delivery.billing_period)
+    profile = profile_landing_file(con, out, delivery.format, delivery.billing_period, count_duplicates=False)
+    reasons = refusal_reasons(profile, delivery.billing_period)
     if reasons:
         where = ", ".join(describe(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
         raise IngestionError(
             f"{where}: delivery {delivery.delivery_id} of {delivery.export_id} for {delivery.billing_period} "
             f"refused: {'; '.join(reasons)}. The previously landed delivery (if any) is kept; "
             "ask for a corrected delivery of the period.")
-    cost_column = SCHEMAS[delivery.format].cost_columns[0]
-    line_items, billed = con.execute(
-        f'SELECT count(*), coalesce(sum("{cost_column}"), 0) FROM read_parquet({quote_literal(str(out))})'
-    ).fetchone()
-    return {"line_items": int(line_items), "billed_cost": float(billed)}
+    return {"line_items": int(profile["row_count"]), "billed_cost": profile["billed_cost"]}
 
 
 def _find_unreadable_file(con: duckdb.DuckDBPyConnection, files: list[Path], format_name: str) -> Path | None:

@@ -30,30 +30,38 @@ MAX_PLAUSIBLE_LINE_COST = 1e12
 
 def profile_landing_file(con: duckdb.DuckDBPyConnection, path: Path, format_name: str,
                          billing_period: str, *, count_duplicates: bool = True) -> dict:
-    """Counts of everything that makes a landing file unacceptable, plus where the first bad cost is."""
+    """Counts of everything that makes a landing file unacceptable, plus where the first bad cost is.
+
+    One scan of the file; it also yields the file's line items (``row_count``) and its billed
+    cost (the format's first cost column), which the loader records in the delivery's sidecar.
+    """
     schema = SCHEMAS[format_name]
     source = f"read_parquet({quote_literal(path.as_posix())})"
     types = {name: type_ for name, type_, *_ in con.execute(f"describe select * from {source}").fetchall()}
     present = [c for c in schema.required if c in types]
-    all_null = [c for c in present if con.execute(f'select count("{c}") = 0 from {source}').fetchone()[0]]
-    missing = sorted(set(schema.required) - set(present)) + all_null
     non_numeric = [c for c in schema.cost_columns if not types.get(c, "").upper().startswith(NUMERIC_TYPES)]
-    costs = [c for c in schema.cost_columns if c in types and c not in non_numeric]
+    present_costs = [c for c in schema.cost_columns if c in types]
+    costs = [c for c in present_costs if c not in non_numeric]
     start, line_id = USAGE_START[format_name], LINE_ID[format_name]
     duplicates = f"count(*) - count(distinct ({', '.join(line_id)}))" if line_id and count_duplicates else "0"
-    null_costs = " + ".join(f'count(*) - count("{c}")' for c in costs) or "0"
+    null_costs = " + ".join(f'count(*) - count("{c}")' for c in present_costs) or "0"
     non_finite = " + ".join(f'count(*) filter (where not isfinite("{c}"))' for c in costs) or "0"
     implausible = (" + ".join(f'count(*) filter (where abs("{c}") > {MAX_PLAUSIBLE_LINE_COST})' for c in costs)
                    or "0")
+    billed = f'coalesce(sum("{schema.cost_columns[0]}"), 0)' if schema.cost_columns[0] in costs else "0"
+    non_null_counts = "".join(f', count("{c}")' for c in present)
     period_start = quote_literal(f"{billing_period}-01")
     row = con.execute(f"""
         select count(*),
                count(*) filter (where "{start}" < date {period_start}
                                 or "{start}" >= date {period_start} + interval 1 month),
-               {duplicates}, {null_costs}, {non_finite}, {implausible}, any_value(_delivery_id)
+               {duplicates}, {null_costs}, {non_finite}, {implausible}, any_value(_delivery_id), {billed}
+               {non_null_counts}
         from {source}""").fetchone()
+    all_null = [c for c, count in zip(present, row[8:]) if count == 0]
+    missing = sorted(set(schema.required) - set(present)) + all_null
     profile = {
-        "export": path.stem, "delivery_id": row[6], "row_count": row[0],
+        "export": path.stem, "delivery_id": row[6], "row_count": row[0], "billed_cost": float(row[7]),
         "missing_required_columns": len(missing), "missing_columns": ", ".join(missing),
         "non_numeric_cost_columns": len(non_numeric), "null_cost_values": row[3],
         "usage_outside_period": row[1], "duplicate_line_item_ids": row[2],
