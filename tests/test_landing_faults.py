@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -36,50 +37,50 @@ def landed_good(tmp_path):
     return exports, landing, landing_digest(landing)
 
 
+def assert_refused_and_kept(state: tuple[Path, Path, dict[str, str]], message: str) -> None:
+    """Landing (exports, landing, digest before) again fails with ``message`` (a regex); landing/ is unchanged."""
+    exports, landing, before = state
+    with pytest.raises(IngestionError, match=message):
+        load_exports(str(exports), landing)
+    assert landing_digest(landing) == before
+
+
 @pytest.mark.parametrize("bad_cost, shown", [(math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf")])
 def test_non_finite_cost_is_refused_before_the_swap(landed_good, bad_cost, shown):
-    exports, landing, before = landed_good
+    exports = landed_good[0]
     write_data_export(exports, "cur2-export", "2024-01",
                       {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("b", bad_cost)]}, execution_id="exec-bad")
-    with pytest.raises(IngestionError) as refused:
-        load_exports(str(exports), landing)
-    assert (f"delivery exec-bad of cur2/cur2-export for 2024-01 refused: 1 cost value(s) are NaN or infinite, "
-            f"first column 'line_item_unblended_cost' = {shown} in cur2-export/data/BILLING_PERIOD=2024-01/"
-            f"part-00001.parquet, line item 'b'. The previously landed delivery (if any) is kept") in str(refused.value)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept(landed_good, re.escape(
+        f"delivery exec-bad of cur2/cur2-export for 2024-01 refused: 1 cost value(s) are NaN or infinite, "
+        f"first column 'line_item_unblended_cost' = {shown} in cur2-export/data/BILLING_PERIOD=2024-01/"
+        f"part-00001.parquet, line item 'b'. The previously landed delivery (if any) is kept"))
 
 
 def test_implausible_cost_is_refused_naming_row_and_column(landed_good):
-    exports, landing, before = landed_good
+    exports = landed_good[0]
     write_data_export(exports, "cur2-export", "2024-01",
                       {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("huge", -1e15)]}, execution_id="exec-bad")
-    with pytest.raises(IngestionError, match=r"refused: 1 cost value\(s\) exceed ±1,000,000,000,000 for one line "
-                                             r"item \(a unit or export error\), first column "
-                                             r"'line_item_unblended_cost' = -1000000000000000\.0 in .*part-00001\.parquet, "
-                                             r"line item 'huge'"):
-        load_exports(str(exports), landing)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept(landed_good, r"refused: 1 cost value\(s\) exceed ±1,000,000,000,000 for one line "
+                                            r"item \(a unit or export error\), first column "
+                                            r"'line_item_unblended_cost' = -1000000000000000\.0 in "
+                                            r".*part-00001\.parquet, line item 'huge'")
 
 
 def test_usage_outside_the_billing_period_is_refused_before_the_swap(landed_good):
-    exports, landing, before = landed_good
+    exports = landed_good[0]
     write_data_export(exports, "cur2-export", "2024-01",
                       {"part-00001.parquet": [cur2_row("a", 1.25), cur2_row("b", 2.5, start="2023-12-31 23:00:00")]},
                       execution_id="exec-bad")
-    with pytest.raises(IngestionError, match=r"refused: 1 line item\(s\) start outside billing period 2024-01"):
-        load_exports(str(exports), landing)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept(landed_good, r"refused: 1 line item\(s\) start outside billing period 2024-01")
 
 
 def test_a_manifest_listing_the_same_file_twice_is_refused(landed_good):
-    exports, landing, before = landed_good
+    exports = landed_good[0]
     write_data_export(exports, "cur2-export", "2024-01", {"part-00001.parquet": [cur2_row("a", 1.25)]},
                       execution_id="exec-bad", manifest_files=["part-00001.parquet", "part-00001.parquet"])
-    with pytest.raises(IngestionError, match=r"cur2-export-Manifest\.json: manifest lists data file "
-                                             r".*part-00001\.parquet more than once; loading it would count its "
-                                             r"costs twice"):
-        load_exports(str(exports), landing)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept(landed_good, r"cur2-export-Manifest\.json: manifest lists data file "
+                                            r".*part-00001\.parquet more than once; loading it would count its "
+                                            r"costs twice")
 
 
 def test_a_header_only_csv_is_refused_and_the_previous_delivery_kept(tmp_path):
@@ -89,21 +90,18 @@ def test_a_header_only_csv_is_refused_and_the_previous_delivery_kept(tmp_path):
     load_exports(str(exports), landing)
     before = landing_digest(landing)
     write_legacy_csv_export(exports, "cur", "2024-01", LEGACY_CSV_REQUIRED_HEADER, [], assembly_id="asm-2")
-    with pytest.raises(IngestionError, match=r"asm-2/cur-1\.csv\.gz: delivery asm-2 of cur_legacy/cur for 2024-01 "
-                                             r"refused: it has no line items \(a header-only or empty file\)"):
-        load_exports(str(exports), landing)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept((exports, landing, before), r"asm-2/cur-1\.csv\.gz: delivery asm-2 of cur_legacy/cur "
+                                                        r"for 2024-01 refused: it has no line items \(a header-only "
+                                                        r"or empty file\)")
     assert landed(landing, "cur_legacy", "2024-01")[:3] == (1, 416.18, ["asm-1"])
 
 
 def test_empty_data_files_in_a_manifest_is_a_clear_error(landed_good):
-    exports, landing, before = landed_good
+    exports = landed_good[0]
     write_data_export(exports, "cur2-export", "2024-01", {}, execution_id="exec-empty", manifest_files=[])
-    with pytest.raises(IngestionError, match=r"cur2-export-Manifest\.json: manifest lists no data files \(its "
-                                             r"dataFiles/reportKeys is empty\), so billing period 2024-01 has "
-                                             r"nothing to load"):
-        load_exports(str(exports), landing)
-    assert landing_digest(landing) == before
+    assert_refused_and_kept(landed_good, r"cur2-export-Manifest\.json: manifest lists no data files \(its "
+                                            r"dataFiles/reportKeys is empty\), so billing period 2024-01 has "
+                                            r"nothing to load")
 
 
 def test_a_broken_manifest_fails_its_own_period_only(tmp_path):
@@ -139,8 +137,9 @@ def test_a_second_build_on_the_same_data_dir_exits_naming_the_running_one(tmp_pa
 
     data_dir = tmp_path / "data"
     holder = subprocess.Popen(  # a real second process holding the build lock, as a running build does
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from orchestration.cli import build_lock\n"
-                               f"with build_lock(Path({str(data_dir)!r})):\n    print('locked', flush=True); time.sleep(60)"],
+        [sys.executable, "-c", "import time; from pathlib import Path; from orchestration.cli import build_lock\n"
+                               f"with build_lock(Path({str(data_dir)!r})):\n"
+                               "    print('locked', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
