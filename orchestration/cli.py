@@ -314,15 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate sample exports for a demo organisation and build everything")
     demo.add_argument("--rows", type=int, default=200_000, help="line items per billing period (default 200,000)")
-    demo.add_argument("--periods", nargs="+", metavar="YYYY-MM", type=billing_period_argument, help="billing periods (default: last 3 months)")
+    demo.add_argument("--periods", nargs="+", metavar="YYYY-MM", type=billing_period_argument,
+                      help="billing periods (default: last 3 months)")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
     build = sub.add_parser("build", help="load exports and build every mart")
     build.add_argument("--export-uri", help="s3://bucket/prefix or a folder (default: $FINOPS_EXPORT_URI)")
-    build.add_argument("--period", nargs="+", metavar="YYYY-MM", type=billing_period_argument, help="only these billing periods")
+    build.add_argument("--period", nargs="+", metavar="YYYY-MM", type=billing_period_argument,
+                       help="only these billing periods")
     build.set_defaults(func=cmd_build)
     report = sub.add_parser("report", help="write the monthly cost review pack (HTML) from the published marts")
-    report.add_argument("--period", metavar="YYYY-MM", type=billing_period_argument, help="billing period (default: the last closed one published)")
+    report.add_argument("--period", metavar="YYYY-MM", type=billing_period_argument,
+                        help="billing period (default: the last closed one published)")
     report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     if args.verbose:
