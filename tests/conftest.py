@@ -20,7 +20,8 @@ SAMPLES_ENV = "FINOPS_REAL_SAMPLES_DIR"
 
 def real_samples_dir() -> Path:
     configured = os.environ.get(SAMPLES_ENV)
-    return Path(configured).expanduser().resolve() if configured else (REPO_ROOT / ".." / "shared" / "samples").resolve()
+    folder = Path(configured).expanduser() if configured else REPO_ROOT / ".." / "shared" / "samples"
+    return folder.resolve()
 
 
 def _free_port() -> int:
