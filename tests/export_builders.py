@@ -2,7 +2,7 @@
 
 The fixtures are hand-written rows (a handful, checkable by eye) in the layouts
 AWS delivers: Data Exports with manifests, legacy CUR CSV.gz with manifests,
-and the real sample files of ../shared/samples arranged the way AWS lays them out.
+and the real sample files (FINOPS_REAL_SAMPLES_DIR, default ../shared/samples) arranged the way AWS lays them out.
 """
 
 from __future__ import annotations

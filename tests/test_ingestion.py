@@ -48,6 +48,7 @@ def two_rows_delivery(root: Path, execution_id: str = "exec-1", cost_b: float = 
 
 # --- the real samples, through S3 -------------------------------------------------------------------
 
+@pytest.mark.real_samples
 def test_real_samples_land_through_s3_with_exact_totals(tmp_path, samples_dir, s3_bucket):
     arrange_samples(samples_dir, tmp_path / "exports", bucket=s3_bucket, prefix="billing")
     upload_folder(tmp_path / "exports", s3_bucket, "billing")
@@ -144,6 +145,7 @@ def test_unknown_line_item_types_load(tmp_path):
     assert landed(tmp_path / "landing", "cur2", "2024-01")[:2] == (1, 3.0)
 
 
+@pytest.mark.real_samples
 def test_athena_layout_update_in_progress_keeps_the_landed_month(tmp_path, samples_dir):
     import pyarrow as pa
     import pyarrow.parquet as pq

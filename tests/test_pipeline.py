@@ -125,6 +125,7 @@ def test_builds_are_recorded_in_the_dagster_instance_the_ui_reads(generated_org_
         assert event is not None and event.dagster_event.partition in PERIODS
 
 
+@pytest.mark.real_samples
 def test_real_samples_build_through_s3_with_exact_totals(tmp_path, samples_dir, s3_endpoint):
     import boto3
 

@@ -1,6 +1,6 @@
 """Find the exports in a location and the current delivery of each billing period.
 
-Three delivery layouts are recognised (see docs/domain.md):
+Three delivery layouts are recognised (see docs/background.md, "Delivery layouts"):
 
 * AWS Data Exports (CUR 2.0 and FOCUS):
   ``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` whose

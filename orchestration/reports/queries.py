@@ -1,4 +1,4 @@
-"""The review pack's queries: small reads of the published marts (the contract in docs/design.md).
+"""The review pack's queries: small reads of the published marts (the contract in docs/warehouse.md).
 
 Every number is computed by dbt; these queries only select, filter to the review period
 and rank. Each section names the marts it needs: when one is missing from the published
