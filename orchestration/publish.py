@@ -11,7 +11,8 @@ reading during a build would see some marts new and some old. So BI tools read a
     it). Written under a temporary name in the same folder, checkpointed, fsynced,
     then swapped in with ``os.replace`` — atomic on POSIX. A reader that already has
     the file open keeps reading the old inode until it reconnects; a reader that
-    connects after the swap sees the new version; nobody sees a mix.
+    connects after the swap sees the new version (in this project's code through
+    :func:`open_published`: see there why not ``duckdb.connect(path)``); nobody sees a mix.
 
 ``$FINOPS_DATA_DIR/published/parquet/<mart>.parquet``
     the same tables as parquet. ``parquet`` is a symlink to a versioned folder

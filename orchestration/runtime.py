@@ -104,11 +104,10 @@ def _run_process(instance, record) -> tuple[int, float | None] | None:
             return None  # another machine's process: nothing to check from here
         started = tags.get(PID_STARTED_TAG)
         return int(tags[PID_TAG]), float(started) if started else None
-    from dagster._core.launcher import DefaultRunLauncher
-
-    if not isinstance(instance.run_launcher, DefaultRunLauncher):
-        return None  # a container or remote launcher: its own run monitoring covers it
     import dagster as dg
+
+    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
+        return None  # a container or remote launcher: its own run monitoring covers it
 
     for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         if (entry.message or "").startswith(STARTED_PROCESS_MESSAGE):

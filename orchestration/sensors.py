@@ -90,7 +90,8 @@ def build_delivery_sensor(load_job, partitions_def) -> dg.SensorDefinition:
 def build_warehouse_sensor(load_job_name: str, build_job) -> dg.SensorDefinition:
     @dg.sensor(job=build_job, name="warehouse_after_landing", minimum_interval_seconds=BUILD_SENSOR_INTERVAL_S,
                description="Rebuilds the marts (dbt, checks, alerts) once after landing runs finish: waits until "
-                           "no load_billing_period run is queued or running, then requests one build. A landing run whose process is gone (killed) is marked failed first.")
+                           "no load_billing_period run is queued or running, then requests one build. A run whose "
+                           "process is gone (killed) is marked failed first.")
     def warehouse_after_landing(context: dg.SensorEvaluationContext):
         since = float(context.cursor) if context.cursor else 0.0
         # A landing run killed with SIGKILL stays STARTED for ever: mark it failed first, or
