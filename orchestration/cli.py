@@ -55,11 +55,12 @@ PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def billing_period_argument(value: str) -> str:
-    """argparse type for YYYY-MM: a real month, not before FINOPS_FIRST_BILLING_PERIOD."""
+    """argparse type for YYYY-MM: a real month, not before FINOPS_FIRST_BILLING_PERIOD when that is set."""
     if not PERIOD_FORMAT.fullmatch(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a billing period: expected YYYY-MM, e.g. 2026-10")
-    first = Settings.from_env().first_billing_period
-    if value < first:
+    # Only a first period the user set bounds the argument (unset, it may come from the data).
+    first = os.environ.get("FINOPS_FIRST_BILLING_PERIOD")
+    if first and value < first:
         raise argparse.ArgumentTypeError(
             f"{value} is before FINOPS_FIRST_BILLING_PERIOD ({first}); lower that setting to load it")
     return value
@@ -102,6 +103,19 @@ def build_lock(data_dir: Path):
             lock.truncate()
 
 
+# The Dagster instance finops creates. run_monitoring: the daemon (`dagster dev`) fails a run stuck
+# in STARTING; a run killed while STARTED is found by orchestration.runtime (the default run
+# launcher cannot check a run worker's health).
+INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+"""
+
+
 def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:
     """Land every period (or those named), then build and test every dbt model. Returns the periods."""
     with build_lock(settings.data_dir):
@@ -113,7 +127,11 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_config = settings.dagster_home / "dagster.yaml"
     if not instance_config.exists():  # defaults: run history and event logs in sqlite under DAGSTER_HOME
-        instance_config.write_text("telemetry:\n  enabled: false\n")
+        instance_config.write_text(INSTANCE_CONFIG)
+    from orchestration.runtime import recover
+
+    for note in recover(settings.data_dir):  # a killed earlier run: mark it failed, remove its temp files
+        print(f"  {note}", file=sys.__stdout__, flush=True)
     from orchestration.duckdb_setup import install_bundled_extensions
     from orchestration.ingestion.landing import ensure_landing_layout
 
@@ -164,7 +182,11 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
 
 def _execute(job, instance, run_config, what: str, **kwargs) -> None:
     try:
-        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True, **kwargs)
+        from orchestration.runtime import process_tags
+
+        # the pid tags let the next build (and the sensor) tell a killed run from a running one
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True,
+                                        tags=process_tags(), **kwargs)
     except Exception as exc:  # re-raised with the user-facing cause, not Dagster's wrapper
         failed = _failed_blocking_checks(instance, _latest_run_id(instance, job.name))
         if failed:

@@ -11,7 +11,8 @@ reading during a build would see some marts new and some old. So BI tools read a
     it). Written under a temporary name in the same folder, checkpointed, fsynced,
     then swapped in with ``os.replace`` — atomic on POSIX. A reader that already has
     the file open keeps reading the old inode until it reconnects; a reader that
-    connects after the swap sees the new version; nobody sees a mix.
+    connects after the swap sees the new version (in this project's code through
+    :func:`open_published`: see there why not ``duckdb.connect(path)``); nobody sees a mix.
 
 ``$FINOPS_DATA_DIR/published/parquet/<mart>.parquet``
     the same tables as parquet. ``parquet`` is a symlink to a versioned folder
@@ -35,6 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+
+from orchestration.ingestion.conform import quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +150,7 @@ def _write_copy(warehouse_path: Path, tmp_file: Path, tmp_parquet: Path, *, publ
         # Attached under its own name (the file's stem, as dbt-duckdb names the database): the
         # views among the marts refer to their tables as "<that name>"."intermediate"."...".
         build = warehouse_path.stem
-        con.execute(f"ATTACH {_literal(warehouse_path)} AS {_quote(build)} (READ_ONLY)")
+        con.execute(f"ATTACH {quote_literal(str(warehouse_path))} AS {_quote(build)} (READ_ONLY)")
         tables = [name for (name,) in con.execute(
             "select table_name from information_schema.tables where table_catalog = ? "
             "and table_schema = ? and table_name <> ? order by table_name", [build, SCHEMA, METADATA_TABLE]).fetchall()]
@@ -175,14 +178,10 @@ def _write_copy(warehouse_path: Path, tmp_file: Path, tmp_parquet: Path, *, publ
                     "'One row describing this publication: when the build ran and was published, the billing "
                     "periods it holds, and the DuckDB version that wrote the file (open it with the same version).'")
         for table in [*tables, METADATA_TABLE]:
-            con.execute(f"COPY {SCHEMA}.{_quote(table)} TO {_literal(tmp_parquet / f'{table}.parquet')} "
+            con.execute(f"COPY {SCHEMA}.{_quote(table)} TO {quote_literal(str(tmp_parquet / f'{table}.parquet'))} "
                         "(FORMAT parquet, COMPRESSION zstd)")
         con.execute("CHECKPOINT")
     return tables, counts, periods
-
-
-def _literal(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _swap_symlink(link: Path, target: Path) -> None:
@@ -202,12 +201,32 @@ def _prune_parquet_versions(versions_dir: Path, keep: int, current: str) -> None
             shutil.rmtree(old, ignore_errors=True)
 
 
+def open_published(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current published file, always the latest publication.
+
+    Not ``duckdb.connect(path)``: DuckDB shares one database instance per path within a
+    process, so while any connection to the published file stays open (a notebook, a
+    dashboard in the same process), connecting by path again returns that instance, still
+    reading the file the swap replaced. ATTACHing in a fresh in-memory database opens the
+    path anew. Its catalog is selected, so ``marts.<table>`` resolves as usual.
+    """
+    path = published_path(data_dir)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH {quote_literal(str(path))} AS published (READ_ONLY)")
+        con.execute("USE published")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def read_publication(data_dir: Path | str) -> dict | None:
     """The ``marts._published`` row of the current published file, or None when nothing is published."""
-    path = published_path(data_dir)
-    if not path.exists():
+    if not published_path(data_dir).exists():
         return None
-    with duckdb.connect(str(path), read_only=True) as con:
+    with open_published(data_dir) as con:
         row = con.execute(f"select * from {SCHEMA}.{METADATA_TABLE}").fetchone()
         names = [d[0] for d in con.description]
     return dict(zip(names, row))

@@ -25,6 +25,7 @@ from orchestration.ingestion.discovery import Delivery, discover_deliveries
 from orchestration.ingestion.errors import IngestionError, NoExportsFoundError
 from orchestration.ingestion.landing import landed_delivery
 from orchestration.ingestion.storage import open_store
+from orchestration.runtime import recover_dead_runs
 from orchestration.settings import Settings
 
 DELIVERY_SENSOR_INTERVAL_S = 300
@@ -89,9 +90,14 @@ def build_delivery_sensor(load_job, partitions_def) -> dg.SensorDefinition:
 def build_warehouse_sensor(load_job_name: str, build_job) -> dg.SensorDefinition:
     @dg.sensor(job=build_job, name="warehouse_after_landing", minimum_interval_seconds=BUILD_SENSOR_INTERVAL_S,
                description="Rebuilds the marts (dbt, checks, alerts) once after landing runs finish: waits until "
-                           "no load_billing_period run is queued or running, then requests one build.")
+                           "no load_billing_period run is queued or running, then requests one build. A run whose "
+                           "process is gone (killed) is marked failed first.")
     def warehouse_after_landing(context: dg.SensorEvaluationContext):
         since = float(context.cursor) if context.cursor else 0.0
+        # A landing run killed with SIGKILL stays STARTED for ever: mark it failed first, or
+        # this sensor would wait for it on every tick (orchestration/runtime.py).
+        for dead in recover_dead_runs(context.instance):
+            context.log.warning(str(dead))
         busy = context.instance.get_run_records(
             dg.RunsFilter(job_name=load_job_name, statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
                                                           dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]),
