@@ -36,6 +36,15 @@ TEAMS_TABLE = ("config", "teams")
 LEDGER_FILE = "sent_alerts.sqlite"
 
 
+def slack_escape(text: object) -> str:
+    """Text from bills and seeds made safe for Slack mrkdwn: ``&``, ``<``, ``>`` as Slack documents.
+
+    Without it a team or service named ``<!channel>`` or ``<http://evil|click>`` would be read
+    as Slack control syntax. Only the ``<url|label>`` links built below are left unescaped.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 @dataclass(frozen=True)
 class Alert:
     alert_id: str  # stable across runs: the ledger key
@@ -51,28 +60,39 @@ class Alert:
     details: dict = field(default_factory=dict, compare=False)
 
     def payload(self) -> dict:
-        """A Slack-compatible incoming-webhook message (``text`` plus ``blocks``)."""
+        """A Slack-compatible incoming-webhook message (``text`` plus ``blocks``).
+
+        Every piece of user text (team, service, period, severity) is escaped for mrkdwn with
+        :func:`slack_escape`; the header is ``plain_text``, which Slack shows literally.
+        """
+        team, service, when = self.team, self.service_name, self.when
         if self.kind == "anomaly":
-            title = f"Cost anomaly for team {self.team}: {self.service_name} on {self.when}"
+            title = f"Cost anomaly for team {team}: {service} on {when}"
             comparison = "expected"
         else:
-            title = f"Budget breach forecast for team {self.team} in {self.when}"
+            title = f"Budget breach forecast for team {team} in {when}"
             comparison = "budget"
         delta = self.actual_cost - self.expected_cost
-        summary = (f"{title}: actual {self.actual_cost:,.2f} vs {comparison} {self.expected_cost:,.2f} "
+        summary = (f"{slack_escape(title)}: actual {self.actual_cost:,.2f} vs {comparison} {self.expected_cost:,.2f} "
                    f"({'+' if delta >= 0 else ''}{delta:,.2f})")
-        fields = [f"*Team:* {self.team}", f"*Service:* {self.service_name or 'all services'}",
+        fields = [f"*Team:* {slack_escape(team)}", f"*Service:* {slack_escape(service or 'all services')}",
                   f"*Actual:* {self.actual_cost:,.2f}", f"*{comparison.capitalize()}:* {self.expected_cost:,.2f}"]
         if self.severity:
-            fields.append(f"*Severity:* {self.severity}")
+            fields.append(f"*Severity:* {slack_escape(self.severity)}")
         return {
-            "text": f"{summary} <{self.asset_url}|open in Dagster>",
+            "text": f"{summary} {_link(self.asset_url, 'open in Dagster')}",
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
                 {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"<{self.asset_url}|View the asset in Dagster>"}},
+                {"type": "section", "text": {"type": "mrkdwn",
+                                             "text": _link(self.asset_url, "View the asset in Dagster")}},
             ],
         }
+
+
+def _link(url: str, label: str) -> str:
+    """Slack link syntax ``<url|label>``: the label is escaped; the URL is ours (FINOPS_DAGSTER_URL)."""
+    return f"<{url}|{slack_escape(label)}>"
 
 
 @dataclass

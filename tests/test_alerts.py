@@ -147,3 +147,31 @@ def test_the_alerts_asset_reports_undelivered_alerts_in_a_check(tmp_path, webhoo
     [materialization] = result.get_asset_materialization_events()
     assert materialization.materialization.metadata["failed"].value == 1
     assert len(webhook.calls) == 2
+
+
+def test_team_and_service_text_is_escaped_for_slack_but_the_links_still_work(tmp_path, webhook):
+    """Issue 15.12: a team or service named like Slack markup reaches Slack as text, not as markup."""
+    make_warehouse(tmp_path / "w.duckdb", webhook.url)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("update config.teams set team = 'pay<b>&ments' where team = 'payments'")
+        con.execute("update marts.fct_cost_anomalies_daily set team = 'pay<b>&ments', "
+                    "service_name = 'EC2 <!channel> <http://evil.example|click> &'")
+
+    report = route_alerts(tmp_path / "w.duckdb", tmp_path / "alerts", dagster_url=DAGSTER_URL, backoff_s=0)
+
+    assert [d.status for d in report.deliveries] == ["sent"]
+    payload = webhook.calls[0]["payload"]
+    text = payload["text"]
+    assert "pay&lt;b&gt;&amp;ments" in text
+    assert "EC2 &lt;!channel&gt; &lt;http://evil.example|click&gt; &amp;" in text
+    assert "<b>" not in text and "<!channel>" not in text and "<http://evil" not in text
+    # the links the code builds itself are still Slack links
+    link = f"<{DAGSTER_URL}/assets/marts/fct_cost_anomalies_daily|open in Dagster>"
+    assert text.endswith(link)
+    mrkdwn = [f["text"] for f in payload["blocks"][1]["fields"]] + [payload["blocks"][2]["text"]["text"]]
+    assert "*Team:* pay&lt;b&gt;&amp;ments" in mrkdwn
+    assert "*Service:* EC2 &lt;!channel&gt; &lt;http://evil.example|click&gt; &amp;" in mrkdwn
+    assert mrkdwn[-1] == f"<{DAGSTER_URL}/assets/marts/fct_cost_anomalies_daily|View the asset in Dagster>"
+    # the header is plain_text, which Slack shows literally: not escaped (it would read "&lt;")
+    assert payload["blocks"][0]["text"]["type"] == "plain_text"
+    assert "pay<b>&ments" in payload["blocks"][0]["text"]["text"]

@@ -282,3 +282,56 @@ def test_text_from_the_bill_is_escaped_in_the_pack(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert team not in html and account not in html
+    assert_no_markup_from_the_bill(html)
+
+
+def parsed_tags(html: str) -> dict[str, int]:
+    """Elements as a browser's tokenizer sees them; fails on any on…= event-handler attribute."""
+    from collections import Counter
+    from html.parser import HTMLParser
+
+    tags: Counter = Counter()
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags[tag] += 1
+            handlers = [name for name, _ in attrs if name.startswith("on")]
+            assert not handlers, f"<{tag}> has event handler attribute(s) {handlers}"
+
+    Parser().feed(html)
+    return tags
+
+
+def assert_no_markup_from_the_bill(html: str) -> None:
+    """The only script is the pack's own sort script, allowed by hash in a CSP that forbids any other."""
+    import base64
+    import hashlib
+
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S | re.I)
+    assert len(scripts) == 1 and "table.sortable" in scripts[0]
+    assert len(re.findall(r"<script", html, flags=re.I)) == 1
+    assert parsed_tags(html)["script"] == 1 and "img" not in parsed_tags(html)
+    [csp] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', html)
+    directives = dict((d.split()[0], d.split()[1:]) for d in csp.split(";") if d.strip())
+    assert directives["default-src"] == ["'none'"]
+    assert directives["img-src"] == ["data:"]
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert directives["script-src"] == [f"'sha256-{digest}'"]  # our script and nothing inline besides
+    assert html.index("Content-Security-Policy") < html.index("<title>")
+
+
+def test_chart_labels_and_tooltips_from_the_bill_are_escaped():
+    """Charts are built as strings: labels, legends, <title> tooltips and aria-label attributes escape text."""
+    from orchestration.reports import charts
+
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+    svgs = [charts.hbar_chart([(hostile, 5.0), ("ok", -2.0)], title=hostile),
+            charts.line_chart(["2026-09", hostile], {hostile: [1.0, 2.0]}, title=hostile),
+            charts.range_chart([{"label": hostile, "forecast": 10.0, "low": 8.0, "high": 12.0, "budget": 9.0,
+                                 "actual": 5.0}], title=hostile),
+            charts.meter(50.0, 80.0, title=hostile)]
+    for svg in svgs:
+        assert "<script" not in svg and "<img" not in svg
+        assert "script" not in parsed_tags(svg) and "img" not in parsed_tags(svg)
+        assert 'aria-label="&quot;&gt;&lt;script&gt;' in svg
+        assert "<title>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in svg

@@ -7,6 +7,8 @@ loads nothing from the network and opens offline from a file or an e-mail attach
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import jinja2
+import markupsafe
 
 from orchestration.publish import published_path
 from orchestration.reports import charts, queries
@@ -202,6 +205,18 @@ def _number(value) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
+def content_security_policy(script: str) -> str:
+    """The pack's CSP: nothing loaded from anywhere, inline styles, and only *our* inline script.
+
+    The sort script is allowed by its SHA-256, so any other ``<script>`` or ``on…=`` handler
+    that slipped into the page (text from a bill) would not run even if escaping failed.
+    (``frame-ancestors`` is not allowed in a ``<meta>`` CSP, so it is left out.)
+    """
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+
+
 def render(sections: list[queries.Section], *, period: date, prior: date | None, available: list[date],
            publication: dict, currency: str) -> str:
     # Always escape: tag values and account names come from bills (select_autoescape(["html"])
@@ -230,9 +245,11 @@ def render(sections: list[queries.Section], *, period: date, prior: date | None,
         headline["shared_pct"] = 100.0 * sum(r["shared_cost"] or 0 for r in rows) / total if total else None
     headline["anomalies"] = len(by_key["anomalies"].data["rows"]) if by_key["anomalies"].available else None
     template = env.get_template("review_pack.html.j2")
+    script = (TEMPLATE_DIR / "review_pack.js").read_text(encoding="utf-8")
     return template.render(
         period=_ym(period), prior=_ym(prior) if prior else None, periods=[_ym(p) for p in available],
         sections=by_key, order=[s.key for s in sections], charts=svg, currency=currency, headline=headline,
         publication=publication, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         status_class={"ok": "ok", "warn": "warn", "breach": "breach"},
-        css=(TEMPLATE_DIR / "review_pack.css").read_text(encoding="utf-8"))
+        css=(TEMPLATE_DIR / "review_pack.css").read_text(encoding="utf-8"), script=script,
+        csp=markupsafe.Markup(content_security_policy(script)))  # ours, no user text: quotes stay readable
