@@ -198,7 +198,9 @@ def concern_lines(settings: Settings) -> list[str]:
 
     from orchestration.alerts import ALERTS_ASSET_KEY
 
-    with dg.DagsterInstance.get() as instance:
+    if not (settings.dagster_home / "dagster.yaml").exists():  # no build recorded there
+        return []
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey(list(ALERTS_ASSET_KEY)))
     summary = event and event.asset_materialization and event.asset_materialization.metadata.get("summary")
     return [summary.value] if summary else []

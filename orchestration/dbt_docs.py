@@ -45,12 +45,26 @@ def generate_docs(data_dir: Path | str) -> Path:
             cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
         page = Path(work) / "static_index.html"
         if completed.returncode != 0 or not page.exists():
-            raise DocsError(f"dbt docs generate failed (the previous {target} is unchanged):\n"
-                            f"{completed.stdout}{completed.stderr}")
+            raise DocsError(f"dbt docs generate failed: {_dbt_error(completed.stdout + completed.stderr)} "
+                            f"(the previous {target} is unchanged; dbt's log: {DBT_PROJECT_DIR / 'logs' / 'dbt.log'})")
         tmp = target.with_name(f".{target.name}.tmp")
         page.replace(tmp)
         os.replace(tmp, target)
     return target
+
+
+def _dbt_error(output: str) -> str:
+    """dbt's own error message, without the Python traceback it prints after it."""
+    lines = [line.strip() for line in output.splitlines()]
+    for i, line in enumerate(lines):
+        if line.endswith("Encountered an error:"):
+            message = []
+            for following in lines[i + 1:]:
+                if not following or "Traceback (most recent call last)" in following:
+                    break
+                message.append(following)
+            return " ".join(message) or line
+    return " ".join(line for line in lines[-3:] if line) or "no output"
 
 
 def build_dbt_docs_asset(upstream_keys):

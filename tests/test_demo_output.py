@@ -148,3 +148,23 @@ def test_every_singular_dbt_test_is_an_asset_check():
     unmapped = [uid for uid in singular
                 if get_asset_check_key_for_test(manifest, DagsterDbtTranslator(), uid, None) is None]
     assert unmapped == []
+
+
+def test_alert_summary_line_counts_failed_webhooks_and_unrouted_teams():
+    from orchestration.alerts import Alert, Delivery, RoutingReport, summary_line
+
+    def alert(team: str, n: int, hook: str | None) -> Alert:
+        return Alert(alert_id=f"anomaly:2026-10-0{n}:{team}:EC2", kind="anomaly", team=team, service_name="EC2",
+                     when=f"2026-10-0{n}", actual_cost=100.0, expected_cost=10.0, severity="high",
+                     webhook_url=hook, asset_url="http://127.0.0.1:3000/assets/marts/fct_cost_anomalies_daily")
+
+    report = RoutingReport([
+        Delivery(alert("payments", 1, "http://hooks.example/p"), "sent", attempts=1),
+        Delivery(alert("payments", 2, "http://hooks.example/p"), "already_sent"),
+        Delivery(alert("search", 3, "http://hooks.example/s"), "failed", attempts=4, error="HTTPError: 500"),
+        Delivery(alert("search", 4, "http://hooks.example/s"), "failed", attempts=4, error="HTTPError: 500"),
+        Delivery(alert("ml", 5, None), "no_channel", error="team ml has no webhook_url"),
+    ], missing_tables=[])
+    assert summary_line(report) == ("alerts: 4 new, 1 delivered — no webhook configured for 1 team; "
+                                    "2 failed after retries (webhook of 1 team); see docs/operations.md#alerting")
+    assert summary_line(RoutingReport(report.deliveries[:2], [])) == "alerts: 1 new, 1 delivered"
