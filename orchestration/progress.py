@@ -43,7 +43,9 @@ def progress_display(console: Console | None = None) -> Iterator[Progress]:
     """Open the display the ``progress`` logger writes to (stdout, whatever redirect is active)."""
     global _display
     progress = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
-                        TimeElapsedColumn(), console=console or Console(file=sys.__stdout__))
+                        TimeElapsedColumn(), console=console or Console(file=sys.__stdout__),
+                        # sys.stdout may be the build's log file (dbt's lines): leave it there
+                        redirect_stdout=False)
     with progress:
         _display = progress
         try:
