@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -144,17 +145,24 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
 
     from orchestration.definitions import defs
 
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
+    from orchestration.progress import progress_display
+
+    # Dagster's console logger shows warnings and errors (everything with --verbose); the
+    # `progress` logger (orchestration/progress.py) turns the run's step events into one line
+    # per stage.
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}},
+                              "progress": {}}}
     log_path = settings.data_dir / "logs" / "finops-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # dbt's own progress lines go to stdout (dagster-dbt forwards them there); keep them in a
-    # log file unless --verbose, so the terminal shows what a person needs.
+    # dbt's own progress lines go to stdout (dagster-dbt forwards them there), and so does the
+    # per-alert detail of the alerts module's logger; keep them in a log file unless --verbose,
+    # so the terminal shows what a person needs.
     with dg.DagsterInstance.get() as instance, open(log_path, "w") as log_file:
         output = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(log_file)
-        with output:
+        detail = _log_to(log_file, "orchestration.alerts") if not verbose else contextlib.nullcontext()
+        with output, detail, progress_display() as progress:
             refused = []  # a period whose delivery is refused keeps what was landed; the others go on
             for period in periods:
-                print(f"  loading billing period {period} ...", file=sys.__stdout__, flush=True)
                 try:
                     _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
                              f"landing of {period}", partition_key=period)
@@ -163,10 +171,9 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
 
                     if not isinstance(_root_cause(exc), IngestionError):
                         raise  # a failed check on a landed file: stop before anything is built from it
-                    print(f"  billing period {period} NOT loaded: {exc}", file=sys.__stdout__, flush=True)
+                    progress.console.print(f"  billing period {period} NOT loaded: {exc}", markup=False, highlight=False)
                     refused.append((period, exc))
             if len(refused) < len(periods):  # when every period was refused, nothing new is there to build
-                print("  building the dbt models and running their tests ...", file=sys.__stdout__, flush=True)
                 _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
                          f"dbt build (full log: {log_path})")
     if refused:
@@ -178,6 +185,22 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
             f"billing period(s) {', '.join(r for r, _ in refused)} not loaded (they keep their previous delivery, "
             f"if any); {', '.join(loaded)} loaded and built:\n  " + "\n  ".join(str(exc) for _, exc in refused))
     return periods
+
+
+@contextlib.contextmanager
+def _log_to(stream, logger_name: str):
+    """Send a module's log records (INFO and up) to ``stream`` while the block runs."""
+    logger = logging.getLogger(logger_name)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def _execute(job, instance, run_config, what: str, **kwargs) -> None:
@@ -258,7 +281,23 @@ def _summary_line(label: str, items: int, billed: float, amortized: float, untag
             f"{share(unallocated):>12}")
 
 
+def concern_lines(settings: Settings) -> list[str]:
+    """One line per concern of the last build a user must see (the detail is in the Dagster run log)."""
+    import dagster as dg
+
+    from orchestration.alerts import ALERTS_ASSET_KEY
+
+    if not (settings.dagster_home / "dagster.yaml").exists():  # no build recorded there
+        return []
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(list(ALERTS_ASSET_KEY)))
+    summary = event and event.asset_materialization and event.asset_materialization.metadata.get("summary")
+    return [summary.value] if summary else []
+
+
 def print_summary(settings: Settings, periods: list[str]) -> None:
+    for line in concern_lines(settings):
+        print(line)
     print()
     print(f"Loaded {len(periods)} billing period(s): {', '.join(periods)}")
     print(warehouse_summary(settings))
@@ -276,6 +315,10 @@ def print_summary(settings: Settings, periods: list[str]) -> None:
         pack = latest_report(settings.data_dir)
         if pack:
             print(f"Review pack:         {pack}   (open in a browser; `finops report --period YYYY-MM` for another month)")
+    from orchestration.dbt_docs import docs_index
+
+    if docs_index(settings.data_dir).exists():
+        print(f"dbt docs:            {docs_index(settings.data_dir)}   (models, columns, tests, lineage; one file)")
 
 
 def _duckdb_version() -> str:
@@ -350,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="billing period (default: the last closed one published)")
     report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
+    # pyspark (installed with the Spark extra) warns about pandas 3 whenever it is imported, here
+    # by Great Expectations; nothing of this project runs on pyspark in-process.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:  # long S3 downloads report their progress even when everything else is quiet

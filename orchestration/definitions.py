@@ -17,10 +17,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.alerts import build_alerts_asset
 from orchestration.checks import build_asset_checks
+from orchestration.dbt_docs import build_dbt_docs_asset
 from orchestration.ingestion.discovery import discover_deliveries
 from orchestration.ingestion.landing import ensure_landing_layout, land_delivery
 from orchestration.ingestion.storage import open_store
 from orchestration.landing_schema import FORMATS
+from orchestration.progress import progress_logger
 from orchestration.publish import build_publish_asset
 from orchestration.reports import build_review_pack_asset
 from orchestration.schedules import build_schedules
@@ -127,6 +129,8 @@ cost_alerts = build_alerts_asset()
 # then the monthly cost review pack read from it.
 published_warehouse = build_publish_asset([key for key in finops_dbt_models.keys if key.path[0] == "marts"])
 monthly_review_pack = build_review_pack_asset()
+# The dbt docs site beside the review pack, after the steps that read the build file.
+dbt_docs = build_dbt_docs_asset([cost_alerts.key, published_warehouse.key])
 
 load_billing_period = dg.define_asset_job(
     "load_billing_period", selection=dg.AssetSelection.groups("landing"),
@@ -137,7 +141,7 @@ build_warehouse = dg.define_asset_job(
                  | dg.AssetSelection.groups("publish"),
     description="Build every dbt model (seeds, staging, intermediate, marts), run its tests and the "
                 "Great Expectations checks, route new cost alerts, then publish the marts for BI readers and "
-                "write the monthly review pack.",
+                "write the monthly review pack and the dbt docs site.",
 )
 
 
@@ -147,11 +151,13 @@ def _dbt_resource() -> DbtCliResource:
 
 
 defs = dg.Definitions(
-    assets=[landing, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack],
+    assets=[landing, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack, dbt_docs],
     asset_checks=quality_checks,
     jobs=[load_billing_period, build_warehouse],
     schedules=build_schedules(load_billing_period),
     sensors=[build_delivery_sensor(load_billing_period, BILLING_PERIODS),
              build_warehouse_sensor(load_billing_period.name, build_warehouse)],
     resources={"finops": FinopsSettings.from_env(), "dbt": _dbt_resource()},
+    # Dagster's console logger, plus `progress` (one line per stage) that `finops build` turns on.
+    loggers={**dg.default_loggers(), "progress": progress_logger},
 )

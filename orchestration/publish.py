@@ -8,7 +8,8 @@ reading during a build would see some marts new and some old. So BI tools read a
 ``$FINOPS_DATA_DIR/published/finops.duckdb``
     every table of schema ``marts`` plus ``marts._published`` (one row: publish id,
     when it was built and published, billing periods, the DuckDB version that wrote
-    it). Written under a temporary name in the same folder, checkpointed, fsynced,
+    it), with the build's table and column comments (the dbt descriptions, via
+    persist_docs), which BI tools show. Written under a temporary name in the same folder, checkpointed, fsynced,
     then swapped in with ``os.replace`` — atomic on POSIX. A reader that already has
     the file open keeps reading the old inode until it reconnects; a reader that
     connects after the swap sees the new version (in this project's code through
@@ -161,6 +162,7 @@ def _write_copy(warehouse_path: Path, tmp_file: Path, tmp_parquet: Path, *, publ
         for table in tables:  # views are materialised too: the copy must not depend on the build file
             con.execute(f"CREATE TABLE {SCHEMA}.{_quote(table)} AS SELECT * FROM {_quote(build)}.{SCHEMA}.{_quote(table)}")
             counts[table] = con.execute(f"select count(*) from {SCHEMA}.{_quote(table)}").fetchone()[0]
+        _copy_comments(con, build, tables)
         periods = []
         if PERIOD_SOURCE in tables:
             periods = [p for (p,) in con.execute(
@@ -182,6 +184,30 @@ def _write_copy(warehouse_path: Path, tmp_file: Path, tmp_parquet: Path, *, publ
                         "(FORMAT parquet, COMPRESSION zstd)")
         con.execute("CHECKPOINT")
     return tables, counts, periods
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, build: str, tables: list[str]) -> None:
+    """Re-apply the marts' table and column comments (dbt's persist_docs) to their copies.
+
+    CREATE TABLE AS copies rows, not comments; BI tools (Superset, Metabase) show these
+    descriptions, so the published file must carry them. Written in the temporary file
+    before the swap: a reader sees the comments with the rows or not at all.
+    """
+    relations = con.execute(
+        "select table_name, comment from duckdb_tables() where database_name = ? and schema_name = ? "
+        "and comment is not null union all "
+        "select view_name, comment from duckdb_views() where database_name = ? and schema_name = ? "
+        "and comment is not null", [build, SCHEMA, build, SCHEMA]).fetchall()
+    columns = con.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and comment is not null", [build, SCHEMA]).fetchall()
+    published = set(tables)
+    for table, comment in relations:
+        if table in published:
+            con.execute(f"COMMENT ON TABLE {SCHEMA}.{_quote(table)} IS {quote_literal(comment)}")
+    for table, column, comment in columns:
+        if table in published:
+            con.execute(f"COMMENT ON COLUMN {SCHEMA}.{_quote(table)}.{_quote(column)} IS {quote_literal(comment)}")
 
 
 def _swap_symlink(link: Path, target: Path) -> None:

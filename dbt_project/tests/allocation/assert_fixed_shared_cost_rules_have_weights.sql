@@ -1,3 +1,7 @@
+-- Shown in Dagster as an asset check on the shared_cost_rules seed (it reads two seeds, so
+-- dagster-dbt needs to be told which asset it guards).
+{{ config(meta={'dagster': {'ref': {'name': 'shared_cost_rules'}}}) }}
+
 -- A `fixed` shared-cost rule without a positive weight in shared_cost_weights would leave
 -- its whole pool unallocated; a weight row for a rule that is not `fixed` is never read.
 with shared_cost_rules as (

@@ -30,4 +30,7 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    {{ period_status_columns('final.billing_period') }}
+from final

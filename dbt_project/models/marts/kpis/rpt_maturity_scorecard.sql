@@ -232,4 +232,7 @@ scored as (
 
 )
 
-select * from scored
+select
+    scored.*,
+    {{ period_status_columns('scored.billing_period') }}
+from scored

@@ -1,0 +1,88 @@
+"""The dbt docs site for BI users, published beside the review pack.
+
+``dbt docs generate --static`` writes one self-contained HTML file (manifest and catalog
+inlined: models, columns with their descriptions and types, tests, lineage) that opens from
+disk without a server. It is written to ``$FINOPS_DATA_DIR/reports/dbt-docs/index.html``,
+next to the monthly review pack, and swapped in atomically (a reader never sees half a file).
+
+dbt writes its artifacts (manifest.json, catalog.json …) to a temporary target path, never
+to the project's ``target/``: the Dagster definitions are built from that manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from orchestration.reports.review_pack import REPORTS_FOLDER
+from orchestration.settings import DBT_PROJECT_DIR
+
+DOCS_FOLDER = "dbt-docs"
+
+
+class DocsError(Exception):
+    """dbt docs generate failed; the previous docs file is still in place."""
+
+
+def docs_index(data_dir: Path | str) -> Path:
+    """``$FINOPS_DATA_DIR/reports/dbt-docs/index.html``."""
+    return Path(data_dir) / REPORTS_FOLDER / DOCS_FOLDER / "index.html"
+
+
+def generate_docs(data_dir: Path | str) -> Path:
+    """Run ``dbt docs generate --static`` on the build file and publish its single HTML file."""
+    target = docs_index(data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    env = {**os.environ, "FINOPS_DATA_DIR": str(Path(data_dir).resolve())}
+    with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=target.parent) as work:
+        completed = subprocess.run(
+            [str(dbt), "docs", "generate", "--static", "--quiet", "--profiles-dir", ".", "--project-dir", ".",
+             "--target-path", work],
+            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+        page = Path(work) / "static_index.html"
+        if completed.returncode != 0 or not page.exists():
+            raise DocsError(f"dbt docs generate failed: {_dbt_error(completed.stdout + completed.stderr)} "
+                            f"(the previous {target} is unchanged; dbt's log: {DBT_PROJECT_DIR / 'logs' / 'dbt.log'})")
+        tmp = target.with_name(f".{target.name}.tmp")
+        page.replace(tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def _dbt_error(output: str) -> str:
+    """dbt's own error message, without the Python traceback it prints after it."""
+    lines = [line.strip() for line in output.splitlines()]
+    for i, line in enumerate(lines):
+        if line.endswith("Encountered an error:"):
+            message = []
+            for following in lines[i + 1:]:
+                if not following or "Traceback (most recent call last)" in following:
+                    break
+                message.append(following)
+            return " ".join(message) or line
+    return " ".join(line for line in lines[-3:] if line) or "no output"
+
+
+def build_dbt_docs_asset(upstream_keys):
+    """The Dagster asset ``dbt_docs`` (group ``publish``).
+
+    Downstream of the steps that read the build file (alerts, publish): dbt-duckdb opens the
+    file for writing, which DuckDB allows to one process at a time, so it must not run beside
+    them in the UI's multiprocess executor.
+    """
+    import dagster as dg
+
+    @dg.asset(key=dg.AssetKey(["dbt_docs"]), group_name="publish", compute_kind="dbt",
+              deps=list(upstream_keys), required_resource_keys={"finops"},
+              description="The dbt docs site (models, column descriptions, tests, lineage) as one static HTML "
+                          "file beside the review pack: $FINOPS_DATA_DIR/reports/dbt-docs/index.html.")
+    def dbt_docs(context):
+        path = generate_docs(context.resources.finops.data_dir)
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                              "size_bytes": path.stat().st_size})
+
+    return dbt_docs
