@@ -80,7 +80,7 @@ def build_delivery_sensor(load_job, partitions_def) -> dg.SensorDefinition:
             requests.append(dg.RunRequest(
                 run_key=f"delivery:{period}:{'|'.join(ids)}", partition_key=period,
                 tags={"finops/trigger": "export_deliveries",
-                      "finops/deliveries": ", ".join(f"{d.export_name}:{d.delivery_id}" for d in changed[period])[:1000]}))
+                      "finops/deliveries": ", ".join(f"{d.export_key}:{d.delivery_id}" for d in changed[period])[:1000]}))
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor, sort_keys=True),
                                skip_reason=None if requests else "no new deliveries")
 

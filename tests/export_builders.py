@@ -48,8 +48,11 @@ CUR2_TEST_SCHEMA = pa.schema([
 
 def write_data_export(root: Path, export: str, period: str, files: dict[str, list[dict] | bytes], *,
                       execution_id: str, bucket: str = "finops-exports", prefix: str = "",
-                      schema: pa.Schema = CUR2_TEST_SCHEMA, manifest_files: list[str] | None = None) -> Path:
+                      schema: pa.Schema = CUR2_TEST_SCHEMA, manifest_files: list[str] | None = None,
+                      payer: str = "111122223333") -> Path:
     """A CUR 2.0 (or FOCUS) Data Export delivery: parquet data files plus the period's manifest.
+
+    ``payer`` is the account in the manifest's exportArn (the account that owns the export).
 
     ``files`` maps file names to rows (written as parquet) or raw bytes (written as is, e.g. corrupt data).
     """
@@ -68,7 +71,7 @@ def write_data_export(root: Path, export: str, period: str, files: dict[str, lis
                   for name in (manifest_files if manifest_files is not None else files)]
     manifest_dir = root / export / "metadata" / f"BILLING_PERIOD={period}"
     manifest_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {"executionId": execution_id, "exportArn": f"arn:aws:bcm-data-exports:us-east-1:111122223333:export/{export}",
+    manifest = {"executionId": execution_id, "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{payer}:export/{export}",
                 "columns": [{"name": f.name, "type": str(f.type)} for f in schema],
                 "dataFiles": data_files, "additionalOutputFiles": []}
     path = manifest_dir / f"{export}-Manifest.json"

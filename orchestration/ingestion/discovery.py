@@ -68,10 +68,20 @@ class Delivery:
     # Why this delivery cannot be loaded (a broken manifest): it fails its own billing period
     # when landed, and every other period still loads.
     problem: IngestionError | None = field(default=None, compare=False)
+    payer_account_id: str | None = None  # from the manifest (exportArn / account), when it says
+    # Set by discovery when another export of the same format has the same name (two payers that
+    # both call their export "cur2"): the payer account, or the export's folder when that does not
+    # tell them apart. It keeps the two in separate landing files and line items.
+    name_qualifier: str | None = None
+
+    @property
+    def export_key(self) -> str:
+        """The export's unique name in the warehouse: its AWS name, qualified only when that collides."""
+        return self.export_name if self.name_qualifier is None else f"{self.export_name}@{self.name_qualifier}"
 
     @property
     def export_id(self) -> str:
-        return f"{self.format}/{self.export_name}"
+        return f"{self.format}/{self.export_key}"
 
 
 def _parse_manifest(store: ExportStore, key: str) -> dict:
@@ -164,7 +174,42 @@ def _manifest_delivery(store: ExportStore, objects: dict[str, StoredObject], key
             f"{store.describe(key)}: manifest lists data file {store.describe(twice[0])} more than once; "
             "loading it would count its costs twice — re-deliver the period with a corrected manifest")
     return Delivery(fmt, layout, match["export"], export_dir, period, str(delivery_id), data_keys,
-                    manifest_key=key)
+                    manifest_key=key, payer_account_id=_manifest_payer(manifest))
+
+
+def _manifest_payer(manifest: dict) -> str | None:
+    """The payer account a manifest names: legacy CUR's ``account``, or the account field of a
+    Data Export's ``exportArn`` (arn:aws:bcm-data-exports:<region>:<account>:export/<name>)."""
+    if manifest.get("account"):
+        return str(manifest["account"])
+    arn = str(manifest.get("exportArn") or "").split(":")
+    return arn[4] if len(arn) > 5 and arn[4] else None
+
+
+def _qualify_colliding_names(deliveries: list[Delivery]) -> list[Delivery]:
+    """Give exports of one format that share a name (in different folders) distinct keys.
+
+    Two payers may both call their export ``cur2``; keyed by name alone, one payer's month
+    would replace the other's in landing/. Each is qualified by its payer account when the
+    payers differ, else by its folder. Names that do not collide are left as they are, so a
+    single export keeps the landing file and line items it always had.
+    """
+    folders: dict[tuple[str, str], dict[str, str | None]] = defaultdict(dict)
+    for d in deliveries:
+        folder = folders[(d.format, d.export_name)]
+        folder[d.export_root] = folder.get(d.export_root) or d.payer_account_id
+    qualifiers: dict[tuple[str, str, str], str] = {}
+    for (fmt, name), payer_of in folders.items():
+        if len(payer_of) < 2:
+            continue
+        payers = list(payer_of.values())
+        by_payer = None not in payers and len(set(payers)) == len(payers)
+        for root, payer in payer_of.items():
+            qualifiers[(fmt, name, root)] = payer if by_payer else root.rstrip("/")
+            log.info("%s export %r also exists elsewhere: the one in %r is keyed %s@%s", fmt, name, root,
+                        name, qualifiers[(fmt, name, root)])
+    return [replace(d, name_qualifier=qualifiers[(d.format, d.export_name, d.export_root)])
+            if (d.format, d.export_name, d.export_root) in qualifiers else d for d in deliveries]
 
 
 def _athena_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -> list[Delivery]:
@@ -218,8 +263,8 @@ def discover_deliveries(store: ExportStore) -> list[Delivery]:
             "<report>/<report>/year=YYYY/month=M/*.parquet (legacy CUR for Athena). "
             "Point FINOPS_EXPORT_URI at the folder or prefix that holds the export folders."
         )
-    deliveries = [_with_unsupported_files_refused(store, d) for d in deliveries]
-    return sorted(deliveries, key=lambda d: (d.billing_period, d.format, d.export_name))
+    deliveries = _qualify_colliding_names([_with_unsupported_files_refused(store, d) for d in deliveries])
+    return sorted(deliveries, key=lambda d: (d.billing_period, d.format, d.export_key))
 
 
 def _with_unsupported_files_refused(store: ExportStore, delivery: Delivery) -> Delivery:

@@ -90,13 +90,13 @@ def period_dir(landing_dir: Path, format_name: str, billing_period: str) -> Path
 
 def landing_file_name(export_name: str) -> str:
     # Export names become file names: keep them to a safe alphabet.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", export_name) + ".parquet"
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", export_name) + ".parquet"
 
 
 def landed_delivery(landing_dir: Path, delivery: Delivery) -> dict | None:
     """The sidecar of what is landed now for this export and period, if anything."""
     target = period_dir(landing_dir, delivery.format, delivery.billing_period) / landing_file_name(
-        delivery.export_name)
+        delivery.export_key)
     sidecar = target.with_suffix(".delivery.json")
     if target.exists() and sidecar.exists():
         return json.loads(sidecar.read_text())
@@ -182,20 +182,20 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
         raise delivery.problem
     ensure_landing_layout(landing_dir)
     target_dir = period_dir(landing_dir, delivery.format, delivery.billing_period)
-    target = target_dir / landing_file_name(delivery.export_name)
+    target = target_dir / landing_file_name(delivery.export_key)
     sidecar = target.with_suffix(".delivery.json")
     current = landed_delivery(landing_dir, delivery)
     if (current and current["delivery_id"] == delivery.delivery_id and not force
             and current.get("landing_format_version") == LANDING_FORMAT_VERSION):
         log.info("%s %s: delivery %s already landed", delivery.export_id, delivery.billing_period,
                  delivery.delivery_id)
-        return LandingResult(delivery.format, delivery.export_name, delivery.billing_period,
+        return LandingResult(delivery.format, delivery.export_key, delivery.billing_period,
                              delivery.delivery_id, "unchanged", current["line_items"], current["billed_cost"],
                              str(target))
     if not delivery.ready:
         log.warning("%s %s: AWS reports the export as UPDATE_IN_PROGRESS; keeping the landed delivery",
                     delivery.export_id, delivery.billing_period)
-        return LandingResult(delivery.format, delivery.export_name, delivery.billing_period,
+        return LandingResult(delivery.format, delivery.export_key, delivery.billing_period,
                              delivery.delivery_id, "not_ready", current["line_items"] if current else 0,
                              current["billed_cost"] if current else 0.0, str(target))
 
@@ -216,21 +216,40 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
         tmp_target.replace(target)  # the atomic swap
         record = {"delivery_id": delivery.delivery_id, "landing_format_version": LANDING_FORMAT_VERSION,
                   "format": delivery.format,
-                  "export_name": delivery.export_name, "billing_period": delivery.billing_period,
+                  "export_name": delivery.export_name, "export_key": delivery.export_key,
+                  "export_folder": delivery.export_root, "payer_account_id": delivery.payer_account_id,
+                  "billing_period": delivery.billing_period,
                   "layout": delivery.layout, "manifest": delivery.manifest_key,
                   "source_files": list(delivery.data_keys), "landed_at": _utc_now().isoformat(),
                   **stats}
         tmp_sidecar = target_dir / f".{sidecar.name}.tmp"
         tmp_sidecar.write_text(json.dumps(record, indent=2))
         tmp_sidecar.replace(sidecar)
+        if delivery.export_key != delivery.export_name:
+            _remove_unqualified_landing(target_dir, delivery)
     finally:
         tmp_target.unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(spill_dir, ignore_errors=True)
     log.info("%s %s: landed delivery %s: %d line items, billed %.2f", delivery.export_id,
              delivery.billing_period, delivery.delivery_id, stats["line_items"], stats["billed_cost"])
-    return LandingResult(delivery.format, delivery.export_name, delivery.billing_period, delivery.delivery_id,
+    return LandingResult(delivery.format, delivery.export_key, delivery.billing_period, delivery.delivery_id,
                          "loaded", stats["line_items"], stats["billed_cost"], str(target))
+
+
+def _remove_unqualified_landing(target_dir: Path, delivery: Delivery) -> None:
+    """Remove the file this export's name alone keyed before a second export of that name appeared.
+
+    Until then the name was unique and the export landed as ``<name>.parquet``; kept beside the
+    qualified ``<name>@<payer>.parquet`` it would count the period twice. Every export of that
+    name now lands under its own qualified key.
+    """
+    unqualified = target_dir / landing_file_name(delivery.export_name)
+    if unqualified.exists():
+        log.info("%s %s: %s replaced by %s (another export has the same name)", delivery.export_id,
+                 delivery.billing_period, unqualified.name, landing_file_name(delivery.export_key))
+    unqualified.unlink(missing_ok=True)
+    unqualified.with_suffix(".delivery.json").unlink(missing_ok=True)
 
 
 def _utc_now() -> datetime:

@@ -1,0 +1,100 @@
+"""Issue 15.2: two exports with the same name (two payers that both call theirs ``cur2``) both land.
+
+Keyed by name alone, the second payer's month replaced the first's in
+landing/cur2/billing_period=P/cur2.parquet. Discovery now qualifies a name that
+collides within a format by the payer account of the manifest's exportArn (or by the
+export's folder when the payers do not tell them apart); a name that does not collide
+keeps its landing file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import pytest
+
+from orchestration.ingestion.discovery import discover_deliveries
+from orchestration.ingestion.landing import load_exports
+from orchestration.ingestion.storage import open_store
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+from tests.export_builders import cur2_row, write_data_export
+from tests.test_allocation import dbt_build
+
+PAYER_A, PAYER_B = "111122223333", "444455556666"
+
+
+def payer_export(exports, folder: str, payer: str, cost: float, execution_id: str, period: str = "2024-01"):
+    write_data_export(exports / folder, "cur2", period, {"part-00001.parquet": [
+        cur2_row(f"{payer}-1", cost, payer=payer, account=payer, start=f"{period}-05 10:00:00"),
+        cur2_row(f"{payer}-2", 1.0, payer=payer, account=payer, start=f"{period}-06 10:00:00"),
+    ]}, execution_id=execution_id, payer=payer, prefix=folder)
+
+
+def landed_by_file(landing, period: str = "2024-01") -> dict[str, tuple[int, float]]:
+    folder = landing / "cur2" / f"billing_period={period}"
+    return {p.name: duckdb.sql(f"select count(*), round(sum(line_item_unblended_cost), 2) "
+                               f"from read_parquet('{p}')").fetchone()
+            for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_two_payers_with_the_same_export_name_land_side_by_side(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    payer_export(exports, "payer-a", PAYER_A, 100.0, "exec-a")
+    payer_export(exports, "payer-b", PAYER_B, 40.0, "exec-b")
+
+    keys = sorted(d.export_id for d in discover_deliveries(open_store(str(exports))))
+    assert keys == [f"cur2/cur2@{PAYER_A}", f"cur2/cur2@{PAYER_B}"]
+    load_exports(str(exports), landing)
+    assert landed_by_file(landing) == {f"cur2@{PAYER_A}.parquet": (2, 101.0), f"cur2@{PAYER_B}.parquet": (2, 41.0)}
+
+
+def test_a_second_payer_appearing_later_replaces_the_unqualified_file(tmp_path):
+    """The first payer landed as cur2.parquet; once a second cur2 appears, both are qualified and the
+    unqualified file (which would count the first payer twice) is gone."""
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    payer_export(exports, "payer-a", PAYER_A, 100.0, "exec-a")
+    load_exports(str(exports), landing)
+    assert landed_by_file(landing) == {"cur2.parquet": (2, 101.0)}
+
+    payer_export(exports, "payer-b", PAYER_B, 40.0, "exec-b")
+    load_exports(str(exports), landing)
+    assert landed_by_file(landing) == {f"cur2@{PAYER_A}.parquet": (2, 101.0), f"cur2@{PAYER_B}.parquet": (2, 41.0)}
+    assert sorted(p.name for p in (landing / "cur2" / "billing_period=2024-01").glob("*.json")) == [
+        f"cur2@{PAYER_A}.delivery.json", f"cur2@{PAYER_B}.delivery.json"]
+
+
+def test_the_same_payer_in_two_folders_is_told_apart_by_folder(tmp_path):
+    exports, landing = tmp_path / "exports", tmp_path / "landing"
+    payer_export(exports, "copy-1", PAYER_A, 100.0, "exec-1")
+    payer_export(exports, "copy-2", PAYER_A, 7.0, "exec-2")
+    load_exports(str(exports), landing)
+    assert landed_by_file(landing) == {"cur2@copy-1_cur2.parquet": (2, 101.0), "cur2@copy-2_cur2.parquet": (2, 8.0)}
+
+
+@pytest.fixture(scope="module")
+def two_payer_build(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("two_payers")
+    exports = tmp_path / "exports"
+    for period in ("2024-01", "2024-02"):
+        payer_export(exports, "payer-a", PAYER_A, 100.0, f"exec-a-{period}", period)
+        payer_export(exports, "payer-b", PAYER_B, 40.0, f"exec-b-{period}", period)
+    settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports))
+    load_exports(str(exports), settings.landing_dir)
+    dbt_build(DBT_PROJECT_DIR, settings.data_dir, tmp_path / "target",
+              ["+int_line_items_deduplicated", "+int_export_overlaps"])
+    return settings
+
+
+def test_both_payers_are_counted_by_the_warehouse_and_are_no_overlap(two_payer_build):
+    with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
+        per_payer = con.execute("""
+            select strftime(billing_period, '%Y-%m'), export_name, billing_account_id, count(*),
+                   round(sum(billed_cost), 2)
+            from intermediate.int_line_items_deduplicated group by all order by all""").fetchall()
+        overlaps = con.execute("select count(*) from intermediate.int_export_overlaps").fetchone()[0]
+    assert per_payer == [
+        ("2024-01", f"cur2/cur2@{PAYER_A}", PAYER_A, 2, 101.0), ("2024-01", f"cur2/cur2@{PAYER_B}", PAYER_B, 2, 41.0),
+        ("2024-02", f"cur2/cur2@{PAYER_A}", PAYER_A, 2, 101.0), ("2024-02", f"cur2/cur2@{PAYER_B}", PAYER_B, 2, 41.0),
+    ]
+    assert overlaps == 0
