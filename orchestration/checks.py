@@ -92,11 +92,16 @@ def landing_profile(landing_dir: Path, format_name: str, billing_period: str) ->
 
 
 def allocation_evidence(warehouse_path: Path) -> pd.DataFrame:
-    """marts.rpt_allocation_completeness (one row per billing period), with the untagged target resolved."""
+    """marts.rpt_allocation_completeness (one row per billing period and currency), with the untagged
+    target resolved. A failure names its row by ``billing_period``: the period, followed by the
+    currency when the bill has more than one."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         frame = con.execute("""
-            select strftime(billing_period, '%Y-%m') as billing_period, * exclude (billing_period)
-            from marts.rpt_allocation_completeness order by billing_period""").df()
+            select strftime(billing_period, '%Y-%m')
+                       || case when count(distinct billing_currency) over () > 1
+                               then ' ' || coalesce(billing_currency, '?') else '' end as billing_period,
+                   * exclude (billing_period)
+            from marts.rpt_allocation_completeness order by billing_period, billing_currency""").df()
         target = kpi_target(con, UNTAGGED_KPI)
     if target is not None:
         frame["untagged_cost_target_pct"] = target

@@ -250,34 +250,37 @@ def _failed_blocking_checks(instance, run_id: str | None) -> list[str]:
 
 
 def warehouse_summary(settings: Settings) -> str:
-    """Per billing period: line items, billed and amortized cost, untagged and unallocated shares."""
+    """Per billing period and currency: line items, billed and amortized cost, untagged and unallocated shares.
+
+    Money of payers billed in different currencies is never added up: each currency has its
+    own rows and its own total (rpt_allocation_completeness is per period × currency).
+    """
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute("""
-            select strftime(billing_period, '%Y-%m'), line_item_count, canonical_billed_cost,
-                   canonical_effective_cost, untagged_billed_cost, unallocated_billed_cost
-            from marts.rpt_allocation_completeness order by billing_period
+            select strftime(billing_period, '%Y-%m'), coalesce(billing_currency, '?'), line_item_count,
+                   canonical_billed_cost, canonical_effective_cost, untagged_billed_cost, unallocated_billed_cost
+            from marts.rpt_allocation_completeness order by billing_currency, billing_period
         """).fetchall()
-        currency = con.execute("select min(billing_currency) from marts.fct_cost_allocated_daily").fetchone()[0]
-    header = (f"  {'period':<8} {'line items':>12} {'billed ' + (currency or ''):>16} "
-              f"{'amortized':>16} {'untagged':>9} {'unallocated':>12}")
-    lines = [header]
-    totals = [0, 0.0, 0.0, 0.0, 0.0]
-    for period, *figures in rows:
-        totals = [t + f for t, f in zip(totals, figures)]
-        lines.append(_summary_line(period, *figures))
-    if len(rows) > 1:
-        lines.append(_summary_line("total", *totals))
+    lines = [f"  {'period':<8} {'currency':<8} {'line items':>12} {'billed':>16} "
+             f"{'amortized':>16} {'untagged':>9} {'unallocated':>12}"]
+    for currency in dict.fromkeys(row[1] for row in rows):
+        of_currency = [row for row in rows if row[1] == currency]
+        for period, _, *figures in of_currency:
+            lines.append(_summary_line(period, currency, *figures))
+        if len(of_currency) > 1:
+            totals = [sum(column) for column in zip(*(row[2:] for row in of_currency))]
+            lines.append(_summary_line("total", currency, *totals))
     return "\n".join(lines)
 
 
-def _summary_line(label: str, items: int, billed: float, amortized: float, untagged: float,
+def _summary_line(label: str, currency: str, items: int, billed: float, amortized: float, untagged: float,
                   unallocated: float) -> str:
     def share(part: float) -> str:
         return f"{100 * part / billed:.1f}%" if billed else "-"
 
-    return (f"  {label:<8} {items:>12,} {billed:>16,.2f} {amortized:>16,.2f} {share(untagged):>9} "
+    return (f"  {label:<8} {currency:<8} {items:>12,} {billed:>16,.2f} {amortized:>16,.2f} {share(untagged):>9} "
             f"{share(unallocated):>12}")
 
 

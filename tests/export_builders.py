@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 def cur2_row(line_item_id: str, cost: float, *, line_item_type: str = "Usage", account: str = "222233334444",
              payer: str = "111122223333", start: str = "2024-01-05 10:00:00", product: str = "AmazonEC2",
-             tags: dict[str, str] | None = None) -> dict:
+             tags: dict[str, str] | None = None, currency: str = "USD") -> dict:
     return {
         "identity_line_item_id": line_item_id,
         "bill_payer_account_id": payer,
@@ -28,7 +28,7 @@ def cur2_row(line_item_id: str, cost: float, *, line_item_type: str = "Usage", a
         "line_item_usage_start_date": datetime.fromisoformat(start),
         "line_item_unblended_cost": cost,
         "line_item_product_code": product,
-        "line_item_currency_code": "USD",
+        "line_item_currency_code": currency,
         "resource_tags": tags or {},
     }
 

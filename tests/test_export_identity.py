@@ -1,4 +1,5 @@
-"""Issue 15.2: two exports with the same name (two payers that both call theirs ``cur2``) both land.
+"""Issue 15.2: two exports with the same name (two payers that both call theirs ``cur2``) both land;
+issue 15.3: when those payers are billed in different currencies, their money is never added up.
 
 Keyed by name alone, the second payer's month replaced the first's in
 landing/cur2/billing_period=P/cur2.parquet. Discovery now qualifies a name that
@@ -14,6 +15,8 @@ import dataclasses
 import duckdb
 import pytest
 
+from orchestration.checks import allocation_evidence
+from orchestration.cli import warehouse_summary
 from orchestration.ingestion.discovery import discover_deliveries
 from orchestration.ingestion.landing import load_exports
 from orchestration.ingestion.storage import open_store
@@ -24,10 +27,11 @@ from tests.test_allocation import dbt_build
 PAYER_A, PAYER_B = "111122223333", "444455556666"
 
 
-def payer_export(exports, folder: str, payer: str, cost: float, execution_id: str, period: str = "2024-01"):
+def payer_export(exports, folder: str, payer: str, cost: float, execution_id: str, period: str = "2024-01",
+                 currency: str = "USD"):
     write_data_export(exports / folder, "cur2", period, {"part-00001.parquet": [
-        cur2_row(f"{payer}-1", cost, payer=payer, account=payer, start=f"{period}-05 10:00:00"),
-        cur2_row(f"{payer}-2", 1.0, payer=payer, account=payer, start=f"{period}-06 10:00:00"),
+        cur2_row(f"{payer}-1", cost, payer=payer, account=payer, start=f"{period}-05 10:00:00", currency=currency),
+        cur2_row(f"{payer}-2", 1.0, payer=payer, account=payer, start=f"{period}-06 10:00:00", currency=currency),
     ]}, execution_id=execution_id, payer=payer, prefix=folder)
 
 
@@ -78,23 +82,46 @@ def two_payer_build(tmp_path_factory):
     exports = tmp_path / "exports"
     for period in ("2024-01", "2024-02"):
         payer_export(exports, "payer-a", PAYER_A, 100.0, f"exec-a-{period}", period)
-        payer_export(exports, "payer-b", PAYER_B, 40.0, f"exec-b-{period}", period)
+        payer_export(exports, "payer-b", PAYER_B, 40.0, f"exec-b-{period}", period, currency="EUR")
     settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports))
     load_exports(str(exports), settings.landing_dir)
     dbt_build(DBT_PROJECT_DIR, settings.data_dir, tmp_path / "target",
-              ["+int_line_items_deduplicated", "+int_export_overlaps"])
+              ["+int_line_items_deduplicated", "+int_export_overlaps", "+rpt_allocation_completeness"])
     return settings
 
 
 def test_both_payers_are_counted_by_the_warehouse_and_are_no_overlap(two_payer_build):
     with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
         per_payer = con.execute("""
-            select strftime(billing_period, '%Y-%m'), export_name, billing_account_id, count(*),
+            select strftime(billing_period, '%Y-%m'), export_name, billing_account_id, billing_currency, count(*),
                    round(sum(billed_cost), 2)
             from intermediate.int_line_items_deduplicated group by all order by all""").fetchall()
         overlaps = con.execute("select count(*) from intermediate.int_export_overlaps").fetchone()[0]
     assert per_payer == [
-        ("2024-01", f"cur2/cur2@{PAYER_A}", PAYER_A, 2, 101.0), ("2024-01", f"cur2/cur2@{PAYER_B}", PAYER_B, 2, 41.0),
-        ("2024-02", f"cur2/cur2@{PAYER_A}", PAYER_A, 2, 101.0), ("2024-02", f"cur2/cur2@{PAYER_B}", PAYER_B, 2, 41.0),
+        ("2024-01", f"cur2/cur2@{PAYER_A}", PAYER_A, "USD", 2, 101.0),
+        ("2024-01", f"cur2/cur2@{PAYER_B}", PAYER_B, "EUR", 2, 41.0),
+        ("2024-02", f"cur2/cur2@{PAYER_A}", PAYER_A, "USD", 2, 101.0),
+        ("2024-02", f"cur2/cur2@{PAYER_B}", PAYER_B, "EUR", 2, 41.0),
     ]
     assert overlaps == 0
+
+
+def test_money_of_two_currencies_is_never_summed_in_the_completeness_mart_or_the_summary(two_payer_build):
+    with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
+        rows = con.execute("""
+            select strftime(billing_period, '%Y-%m'), billing_currency, line_item_count, canonical_billed_cost,
+                   allocated_billed_cost, untagged_billed_cost
+            from marts.rpt_allocation_completeness order by all""").fetchall()
+    assert rows == [("2024-01", "EUR", 2, 41.0, 41.0, 41.0), ("2024-01", "USD", 2, 101.0, 101.0, 101.0),
+                    ("2024-02", "EUR", 2, 41.0, 41.0, 41.0), ("2024-02", "USD", 2, 101.0, 101.0, 101.0)]
+    assert warehouse_summary(two_payer_build).splitlines() == [
+        "  period   currency   line items           billed        amortized  untagged  unallocated",
+        "  2024-01  EUR                 2            41.00            41.00    100.0%         0.0%",
+        "  2024-02  EUR                 2            41.00            41.00    100.0%         0.0%",
+        "  total    EUR                 4            82.00            82.00    100.0%         0.0%",
+        "  2024-01  USD                 2           101.00           101.00    100.0%         0.0%",
+        "  2024-02  USD                 2           101.00           101.00    100.0%         0.0%",
+        "  total    USD                 4           202.00           202.00    100.0%         0.0%",
+    ]
+    evidence = allocation_evidence(two_payer_build.warehouse_path)
+    assert list(evidence["billing_period"]) == ["2024-01 EUR", "2024-01 USD", "2024-02 EUR", "2024-02 USD"]

@@ -2,7 +2,8 @@
     The evidence behind two Great Expectations suites (orchestration/checks.py):
     allocation completeness (blocking) and untagged spend against its KPI target
     (warn). Computed here, in SQL, so the checks validate one small row per
-    billing period instead of pulling line items into pandas.
+    billing period and currency instead of pulling line items into pandas. Money of
+    payers billed in different currencies is never summed: each currency is a row.
 -#}
 {%- set dimensions = ['team', 'environment', 'product', 'cost_center', 'allocation_method'] %}
 
@@ -28,9 +29,10 @@ shared_pool_totals as (
 
     select
         billing_period,
+        billing_currency,
         sum(billed_cost) as shared_pool_billed_cost
     from shared_cost_pools
-    group by billing_period
+    group by billing_period, billing_currency
 
 ),
 
@@ -38,12 +40,13 @@ canonical_totals as (
 
     select
         billing_period,
+        billing_currency,
         sum(line_item_count) as line_item_count,
         sum(billed_cost) as canonical_billed_cost,
         sum(effective_cost) as canonical_effective_cost,
         sum(case when is_untagged or team is null then billed_cost else 0 end) as untagged_billed_cost
     from line_items
-    group by billing_period
+    group by billing_period, billing_currency
 
 ),
 
@@ -51,6 +54,7 @@ allocated_totals as (
 
     select
         billing_period,
+        billing_currency,
         sum(billed_cost) as allocated_billed_cost,
         sum(effective_cost) as allocated_effective_cost,
         sum(case when allocation_method = 'unallocated' then billed_cost else 0 end) as unallocated_billed_cost,
@@ -61,7 +65,7 @@ allocated_totals as (
         ) as null_dimension_rows,
         sum(case when allocation_method = 'shared_split' then billed_cost else 0 end) as shared_split_billed_cost
     from allocated
-    group by billing_period
+    group by billing_period, billing_currency
 
 ),
 
@@ -69,6 +73,7 @@ final as (
 
     select
         canonical_totals.billing_period,
+        canonical_totals.billing_currency,
         canonical_totals.line_item_count,
         canonical_totals.canonical_billed_cost,
         canonical_totals.canonical_effective_cost,
@@ -97,8 +102,10 @@ final as (
     from canonical_totals
     left join allocated_totals
         on canonical_totals.billing_period = allocated_totals.billing_period
+        and canonical_totals.billing_currency is not distinct from allocated_totals.billing_currency
     left join shared_pool_totals
         on canonical_totals.billing_period = shared_pool_totals.billing_period
+        and canonical_totals.billing_currency is not distinct from shared_pool_totals.billing_currency
 
 )
 
