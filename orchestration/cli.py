@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import re
@@ -44,12 +45,38 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def parse_dbt_project() -> None:
-    """Refresh the dbt manifest the Dagster definitions are built from (models may have changed)."""
+    """Refresh the dbt manifest the Dagster definitions are built from, when the project changed.
+
+    A partial parse still costs seconds; a digest of the project's files (models, macros,
+    seeds, tests, yml) beside the manifest tells whether it is needed at all.
+    """
+    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+    stamp = target / "finops_parsed_from.txt"
+    digest = _project_files_digest()
+    if (target / "manifest.json").exists() and stamp.exists() and stamp.read_text() == digest:
+        return
     dbt = Path(sys.executable).with_name("dbt")
     completed = subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", ".", "--project-dir", "."],
                                cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     if completed.returncode != 0:
         raise BuildFailed(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
+    stamp.write_text(digest)
+
+
+def _project_files_digest() -> str:
+    """sha256 over the dbt project's source files (paths, sizes, modification times) and FINOPS_* settings."""
+    import hashlib
+
+    parts = []
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] in ("target", "logs", "dbt_packages") or not path.is_file():
+            continue
+        info = path.stat()
+        parts.append(f"{relative}:{info.st_size}:{info.st_mtime_ns}")
+    # env_var() in the project (paths, thread counts) is part of what dbt parsed
+    parts.extend(f"{name}={value}" for name, value in sorted(os.environ.items()) if name.startswith("FINOPS_"))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -174,8 +201,7 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
                     progress.console.print(f"  billing period {period} NOT loaded: {exc}", markup=False, highlight=False)
                     refused.append((period, exc))
             if len(refused) < len(periods):  # when every period was refused, nothing new is there to build
-                _execute(defs.resolve_job_def("build_warehouse"), instance, run_config,
-                         f"dbt build (full log: {log_path})")
+                _build_warehouse(settings, instance, run_config, f"dbt build (full log: {log_path})", progress)
     if refused:
         loaded = [p for p in periods if p not in {r for r, _ in refused}]
         if not loaded:
@@ -203,13 +229,64 @@ def _log_to(stream, logger_name: str):
         logger.setLevel(previous)
 
 
-def _execute(job, instance, run_config, what: str, **kwargs) -> None:
+def _build_warehouse(settings: Settings, instance, run_config, what: str, progress) -> None:
+    """Run what changed since the last build (orchestration/build_plan.py), or say it is up to date."""
+    import dagster as dg
+
+    from orchestration import definitions
+    from orchestration.build_plan import landed_deliveries, plan_build, record_build
+    from orchestration.publish import published_path
+
+    manifest = json.loads(definitions.dbt_project.manifest_path.read_text())
+    plan = plan_build(settings.data_dir, manifest, DBT_PROJECT_DIR, warehouse_exists=settings.warehouse_path.exists())
+    if plan.up_to_date and published_path(settings.data_dir).exists():
+        progress.console.print(f"  up to date: no new delivery and no changed model or seed since the build of "
+                               f"{plan.built_at}; nothing rebuilt", markup=False, highlight=False)
+        return
+    for reason in plan.reasons:
+        progress.console.print(f"  {reason}", markup=False, highlight=False)
+    landed = sorted(landed_deliveries(settings.landing_dir))
+    models, seeds = set(definitions.finops_dbt_models.keys), set(definitions.finops_dbt_seeds.keys)
+    after_dbt = [definitions.cost_alerts.key, definitions.published_warehouse.key,
+                 definitions.monthly_review_pack.key, definitions.dbt_docs.key]
+    runs = []  # (asset keys, billing periods, full refresh)
+    if plan.full:
+        runs.append((models | seeds, landed, True))
+    else:
+        if plan.changed_nodes:  # edited logic: those nodes and everything after them, every period, from scratch
+            translator = definitions.FinopsDbtTranslator()
+            changed = set()
+            for unique_id in plan.changed_nodes:
+                node = manifest["nodes"].get(unique_id)
+                if node is None:
+                    continue
+                # a changed test re-runs with the model (or seed) it tests
+                for owner in ([unique_id] if node["resource_type"] != "test" else node["depends_on"]["nodes"]):
+                    if owner in manifest["nodes"] and manifest["nodes"][owner]["resource_type"] in ("model", "seed"):
+                        changed.add(translator.get_asset_key(manifest["nodes"][owner]))
+            runs.append((changed & (models | seeds), landed, True))
+        if plan.periods:  # new deliveries: every model, for those periods only
+            runs.append((models, [p for p in plan.periods if p in landed] or list(plan.periods), False))
+    runs = [run for index, run in enumerate(runs) if run[0] or index == len(runs) - 1]
+    for index, (keys, periods, full_refresh) in enumerate(runs):
+        if not periods:
+            continue  # nothing landed at all: nothing to build from
+        selection = sorted(keys, key=str) + (after_dbt if index == len(runs) - 1 else [])
+        tags = {"dagster/asset_partition_range_start": min(periods), "dagster/asset_partition_range_end": max(periods)}
+        if full_refresh:
+            tags[definitions.DBT_FULL_REFRESH_TAG] = "true"
+        _execute(definitions.defs.resolve_job_def("build_warehouse"), instance, run_config, what,
+                 asset_selection=[dg.AssetKey(k.path) for k in selection], extra_tags=tags)
+    record_build(settings.data_dir, manifest, DBT_PROJECT_DIR)
+
+
+def _execute(job, instance, run_config, what: str, *, extra_tags: dict | None = None, **kwargs) -> None:
     try:
         from orchestration.runtime import process_tags
 
         # the pid tags let the next build (and the sensor) tell a killed run from a running one
         result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True,
-                                        tags=process_tags(), **kwargs)
+                                        tags={**process_tags(), **(extra_tags or {})}, **kwargs)
     except Exception as exc:  # re-raised with the user-facing cause, not Dagster's wrapper
         failed = _failed_blocking_checks(instance, _latest_run_id(instance, job.name))
         if failed:

@@ -6,6 +6,7 @@ stays thin here: S3 and manifests in ``ingestion``, transformations in dbt.
 """
 
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -109,16 +110,61 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 dbt_project.prepare_if_dev()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+# The seeds (the configuration analysts edit) are not per billing period: one unpartitioned
+# asset each, rebuilt when they change. Every model is partitioned by billing period like the
+# landing assets: a run for partitions P builds the rows of P in every period-grained model
+# (macros/incremental/billing_periods.sql), and the UI shows which months of which model are
+# missing or stale. One dbt invocation per run, whatever the range (single-run backfills).
+DBT_FULL_REFRESH_TAG = "finops/dbt_full_refresh"  # "true": rebuild the selected models from scratch
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select="resource_type:seed",
+            name="finops_dbt_seeds", dagster_dbt_translator=FinopsDbtTranslator())
+def finops_dbt_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """The seeds (teams, budgets, tag aliases, allocation rules ...) with the tests on seeds alone.
+
+    A test that also reads a model (a relationship from a model to seed teams) runs with the
+    models: `cautious` indirect selection keeps only tests whose every parent is selected.
+    """
+    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"],
+                       context=context).stream()
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude="resource_type:seed",
+            partitions_def=BILLING_PERIODS, backfill_policy=dg.BackfillPolicy.single_run(),
             dagster_dbt_translator=FinopsDbtTranslator())
 def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Seeds, staging, intermediate and marts, with their tests as asset checks.
+    """Staging, intermediate and marts for the run's billing periods, with their tests as asset checks.
 
-    dbt unit tests (SQL logic on hand-made fixtures) are left out, as dbt recommends for
-    production runs: they test the code, not the bill, and run in the test suite
-    (tests/test_pipeline.py) instead of on every refresh.
+    The partitions of the run reach dbt as FINOPS_BILLING_PERIODS (read by the models only when
+    they execute: unlike --vars, it costs dbt no full re-parse). dbt unit tests (SQL logic on
+    hand-made fixtures) are left out, as dbt recommends for production runs: they test the code,
+    not the bill, and run in the test suite instead.
     """
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+    periods = ",".join(context.partition_keys) if context.has_partition_key_range or context.has_partition_key else ""
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if context.run.tags.get(DBT_FULL_REFRESH_TAG) == "true":
+        args.append("--full-refresh")
+    context.log.info(f"dbt build for billing period(s) {periods or 'all'}"
+                     + (" (full refresh)" if "--full-refresh" in args else ""))
+    with _environment(FINOPS_BILLING_PERIODS=periods):
+        yield from dbt.cli(args, context=context).stream()
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables for the dbt subprocess started inside the block (dagster-dbt copies
+    os.environ when it starts dbt), and restore them after."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # Great Expectations suites (expectations/) as asset checks on the assets they guard, and
@@ -137,10 +183,10 @@ load_billing_period = dg.define_asset_job(
     description="Land the current delivery of every export for one billing period.",
 )
 build_warehouse = dg.define_asset_job(
-    "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_models) | dg.AssetSelection.groups("alerts")
-                 | dg.AssetSelection.groups("publish"),
+    "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_seeds, finops_dbt_models)
+                 | dg.AssetSelection.groups("alerts") | dg.AssetSelection.groups("publish"),
     description="Build every dbt model (seeds, staging, intermediate, marts), run its tests and the "
-                "Great Expectations checks, route new cost alerts, then publish the marts for BI readers and "
+                "Great Expectations checks for the run's billing periods (partitions), route new cost alerts, then publish the marts for BI readers and "
                 "write the monthly review pack and the dbt docs site.",
 )
 
@@ -151,7 +197,7 @@ def _dbt_resource() -> DbtCliResource:
 
 
 defs = dg.Definitions(
-    assets=[landing, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack, dbt_docs],
+    assets=[landing, finops_dbt_seeds, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack, dbt_docs],
     asset_checks=quality_checks,
     jobs=[load_billing_period, build_warehouse],
     schedules=build_schedules(load_billing_period),

@@ -27,7 +27,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 # which is ticked when they are done too.
 STAGES = {
     "landing": "landing billing period {partition}",
-    "finops_dbt_models": "dbt build: seeds, models and their tests",
+    "finops_dbt_seeds": "dbt build: seeds (configuration) and their tests",
+    "finops_dbt_models": "dbt build: models and their tests",
     "alerts__cost_alerts": "routing cost alerts",  # the op of asset alerts/cost_alerts
     "published_warehouse": "publishing the marts for BI",
     "dbt_docs": "dbt docs (static site)",

@@ -12,8 +12,6 @@
                                orchestration/landing_schema.py)
       landing.<format>         a view adding file_row_number (the row's position in its
                                landing file, as DuckDB's read_parquet(file_row_number=true))
-      landing.files            the landing files' path, size and modification time (DuckDB:
-                               read_blob), read by stg_landing__files
       business.drivers__files  the driver CSV files as text, one row per file
       business.drivers         a view parsing them by header name (like DuckDB's
                                read_csv(union_by_name=true, all_varchar=true, filename=true))
@@ -78,7 +76,7 @@
 {% macro spark__create_landing_relations() -%}
     {%- if execute -%}
     {%- set landing_tables = [] -%}
-    {%- for node in graph.sources.values() if node.source_name == 'landing' and node.name != 'files' -%}
+    {%- for node in graph.sources.values() if node.source_name == 'landing' -%}
         {%- do landing_tables.append(node.name) -%}
     {%- endfor -%}
     {%- do run_query('create database if not exists landing') -%}
@@ -99,16 +97,6 @@
             'create or replace view landing.' ~ format_name ~ ' as select *, '
             ~ '_metadata.row_index as file_row_number from landing.' ~ format_name ~ '__files') -%}
     {%- endfor -%}
-
-    {#- landing.files: the landing parquet files themselves (path, size, modification time; their
-        content is never read), for the period-incremental models (macros/incremental) -#}
-    {%- do run_query('drop table if exists landing.files__listing') -%}
-    {%- do run_query(
-        'create table landing.files__listing using binaryFile options (path \'' ~ landing_location() ~ '\','
-        ~ ' recursiveFileLookup \'true\', pathGlobFilter \'*.parquet\')') -%}
-    {%- do run_query(
-        'create or replace view landing.files as select regexp_replace(path, \'^file:\', \'\') as filename,'
-        ~ ' length as size, modificationTime as last_modified from landing.files__listing') -%}
 
     {%- do run_query('create database if not exists business') -%}
     {%- do run_query('drop table if exists business.drivers__files') -%}

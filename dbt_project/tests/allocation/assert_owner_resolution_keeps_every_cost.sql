@@ -7,7 +7,7 @@ with summed as (
 
     select billing_period, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost,
         sum(line_item_count) as line_item_count
-    from {{ ref('int_line_items_summed_daily') }}
+    from {{ ref('int_line_items_counted_daily') }}
     group by billing_period
 
 ),

@@ -3,7 +3,7 @@
 
 -- Money is conserved through showback: per billing period and currency, the teams'
 -- total (effective) and billed cost, 'unallocated' included, equal the counted line
--- items to the cent (as summed per day in int_line_items_summed_daily, which
+-- items to the cent (as summed per day in int_line_items_counted_daily, which
 -- assert_no_line_item_vanishes_in_export_dedup reconciles with the line items), and direct + shared = total on every row.
 with line_items as (
 
@@ -12,7 +12,7 @@ with line_items as (
         billing_currency,
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost
-    from {{ ref('int_line_items_summed_daily') }}
+    from {{ ref('int_line_items_counted_daily') }}
     group by billing_period, billing_currency
 
 ),

@@ -3,7 +3,7 @@
 
 -- Money is conserved (design.md invariant): per billing period and currency, the
 -- allocation mart holds exactly the billed and effective cost of the counted line items,
--- to the cent (as summed per day in int_line_items_summed_daily, which
+-- to the cent (as summed per day in int_line_items_counted_daily, which
 -- assert_no_line_item_vanishes_in_export_dedup reconciles with the line items). Returns the periods that differ.
 with line_items as (
 
@@ -12,7 +12,7 @@ with line_items as (
         billing_currency,
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost
-    from {{ ref('int_line_items_summed_daily') }}
+    from {{ ref('int_line_items_counted_daily') }}
     group by billing_period, billing_currency
 
 ),

@@ -2,18 +2,19 @@
 {{ config(meta={'dagster': {'ref': {'name': 'int_export_overlaps'}}}) }}
 
 -- Nothing vanishes silently: per billing period, the line items the allocation starts
--- from (int_line_items_summed_daily: counted exports, summed per day through the daily
+-- from (int_line_items_counted_daily: counted exports, summed per day through the daily
 -- aggregate, de-duplication and tag resolution) plus the overlapping exports reported
 -- in int_export_overlaps add up to everything the three staging models hold (rows,
--- billed and effective cost to the cent). Checked on the billing periods of the last
--- build (macros/incremental): the staging side reads every line item of them.
-{%- set periods = periods_of_last_build() %}
+-- billed and effective cost to the cent). Checked on the billing periods of the run
+-- (macros/incremental/billing_periods.sql; all without): the staging side reads every
+-- line item of them.
+{%- set periods = requested_billing_periods() %}
 with staged as (
 
     {% for model_name in ['stg_aws_cur__cur2_line_items', 'stg_aws_cur__legacy_line_items', 'stg_focus__line_items'] -%}
     select billing_period, billed_cost, effective_cost
     from {{ ref(model_name) }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period', periods=periods) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -34,12 +35,12 @@ staged_totals as (
 accounted as (
 
     select billing_period, line_item_count, billed_cost, effective_cost
-    from {{ ref('int_line_items_summed_daily') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    from {{ ref('int_line_items_counted_daily') }}
+    where {{ billing_period_filter('billing_period', periods=periods) }}
     union all
     select billing_period, line_item_count, billed_cost, effective_cost
     from {{ ref('int_export_overlaps') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period', periods=periods) }}
 
 ),
 

@@ -5,19 +5,16 @@
     matched by a join (seed values are data, never SQL text), ranked, and
     pivoted; int_cost_owners_resolved joins the result back to the daily costs.
 
-    Incremental per billing period (macros/incremental), like the daily costs it
-    reads: the keys are resolved per period, so a daily refresh resolves the keys
-    of the re-read months instead of re-reading every month's daily costs. A rule,
-    owner or team seed edit changes the logic fingerprint: every period is rebuilt.
+    Incremental per billing period (macros/incremental/billing_periods.sql), like
+    the daily costs it reads: the keys are resolved per period, so a daily refresh
+    resolves the keys of its months only. A rule, owner or team seed edit rebuilds
+    every period (the orchestrator runs what depends on a changed seed for all of them).
 -#}
 {{ config(**billing_period_incremental_config()) }}
 {%- set taxonomy = var('tag_taxonomy') %}
 {%- set precedence = allocation_precedence() %}
 {#- a key is resolved per billing period: the period is part of it -#}
 {%- set key_columns = ['billing_period'] + allocation_key_columns() %}
-{%- set period_versions = upstream_period_versions(ref('int_line_items_summed_daily'),
-                                                   ['tag_taxonomy', 'allocation_precedence']) %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 {#- cost_center and owner belong to the team: after the line's own tag, the
     resolved team's entry in seed teams decides, before rules and account defaults #}
 {%- set team_attributes = ['cost_center', 'owner'] %}
@@ -35,14 +32,8 @@
 
 with daily_costs as (
 
-    select * from {{ ref('int_line_items_summed_daily') }}
-    where {{ billing_period_filter('billing_period', periods) }}
-
-),
-
-period_versions as (
-
-    {{ period_versions }}
+    select * from {{ ref('int_line_items_counted_daily') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -261,7 +252,7 @@ keys_resolved as (
 
 final as (
 
-    {{ select_with_build_version('keys_resolved') }}
+    select * from keys_resolved
 
 )
 

@@ -3,10 +3,9 @@
     pools split to their receivers: every dollar of the counted line items
     exactly once, at the design grain.
 
-    Incremental per billing period (macros/incremental), following
-    int_cost_owners_resolved: the shared-cost pools, shares and splits of a period
-    are computed from that period's owned costs alone, so a period is rebuilt
-    exactly when its owned costs were, or when a model or seed it depends on changed.
+    Incremental per billing period (macros/incremental/billing_periods.sql), like
+    every model it reads: the shared-cost pools, shares and splits of a period are
+    computed from that period's owned costs alone.
 -#}
 {{ config(**billing_period_incremental_config()) }}
 {%- set dimensions = [
@@ -22,26 +21,18 @@
     'cost_center',
 ] %}
 
-{%- set period_versions = upstream_period_versions(ref('int_cost_owners_resolved')) %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 
 with owned_costs as (
 
     select * from {{ ref('int_cost_owners_resolved') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
 shared_costs_split as (
 
     select * from {{ ref('int_shared_costs_split') }}
-    where {{ billing_period_filter('billing_period', periods) }}
-
-),
-
-period_versions as (
-
-    {{ period_versions }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -124,7 +115,7 @@ aggregated as (
 
 final as (
 
-    {{ select_with_build_version('aggregated') }}
+    select * from aggregated
 
 )
 

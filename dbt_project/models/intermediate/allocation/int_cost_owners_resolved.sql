@@ -4,9 +4,8 @@
     cost belongs to. A cost with a shared_cost_rule_name is not direct cost of
     its team: int_shared_costs_split redistributes it.
 
-    Incremental per billing period (macros/incremental): a period is rebuilt when
-    int_line_items_summed_daily rebuilt it, or when a rule seed or a model this one
-    depends on changed (then every period is).
+    Incremental per billing period (macros/incremental/billing_periods.sql): a run
+    rewrites the periods it is for; a rule seed or model change rebuilds every period.
 -#}
 {{ config(**billing_period_incremental_config()) }}
 {%- set taxonomy = var('tag_taxonomy') %}
@@ -22,27 +21,18 @@
     'billing_currency',
 ] %}
 {%- set resolved_columns = taxonomy + ['allocation_method', 'shared_cost_rule_name'] %}
-{%- set period_versions = upstream_period_versions(ref('int_line_items_summed_daily'),
-                                                   ['tag_taxonomy', 'allocation_precedence']) %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 
 with daily_costs as (
 
-    select * from {{ ref('int_line_items_summed_daily') }}
-    where {{ billing_period_filter('billing_period', periods) }}
-
-),
-
-period_versions as (
-
-    {{ period_versions }}
+    select * from {{ ref('int_line_items_counted_daily') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
 resolved_keys as (
 
     select * from {{ ref('int_allocation_keys_resolved') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -87,7 +77,7 @@ aggregated as (
 
 final as (
 
-    {{ select_with_build_version('aggregated') }}
+    select * from aggregated
 
 )
 

@@ -3,7 +3,10 @@
     row × billing period × currency × scope value (the billing account or the
     environment the receivers must share with it, or 'all'). The team that
     happens to own the pool's account is dropped: the split decides who pays.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a period's
+    pools, shares and splits come from that period's owned costs alone.
 -#}
+{{ config(**billing_period_incremental_config()) }}
 {%- set grain = [
     'billing_period',
     'charge_date',
@@ -21,6 +24,7 @@ with owned_costs as (
 
     select * from {{ ref('int_cost_owners_resolved') }}
     where shared_cost_rule_name is not null
+        and {{ billing_period_filter('billing_period') }}
 
 ),
 

@@ -11,7 +11,10 @@
     no rows here; int_shared_costs_split keeps it as 'unallocated'.
     Direct cost = cost allocated by tag, rule or account default (not the pools
     themselves), so pools never feed each other and the order of pools does not matter.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a period's
+    pools, shares and splits come from that period's owned costs alone.
 -#}
+{{ config(**billing_period_incremental_config()) }}
 
 with pools as (
 
@@ -23,12 +26,14 @@ with pools as (
         billing_period,
         billing_currency
     from {{ ref('int_shared_cost_pools') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
 owned_costs as (
 
     select * from {{ ref('int_cost_owners_resolved') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 

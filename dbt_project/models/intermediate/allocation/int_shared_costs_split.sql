@@ -5,17 +5,22 @@
     A pool without receivers stays one row with team 'unallocated' and method
     'unallocated', so it is visible rather than lost. Line items are
     apportioned as whole numbers (largest remainder), so counts still add up.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a period's
+    pools, shares and splits come from that period's owned costs alone.
 -#}
+{{ config(**billing_period_incremental_config()) }}
 
 with pools as (
 
     select * from {{ ref('int_shared_cost_pools') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
 shares as (
 
     select * from {{ ref('int_shared_cost_shares') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 

@@ -7,29 +7,19 @@
       used           = effective (amortized) cost of the covered lines = the commitment consumed
     Eligibility: see var('commitment_eligibility').
 
-    Incremental per billing period (macros/incremental), following
-    int_line_items_aggregated_daily: a daily refresh re-reads the two months it
-    re-delivered, not twelve. Published by the view fct_commitments_monthly.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a daily
+    refresh recomputes the two months it re-delivered, not twelve. Published by the
+    view fct_commitments_monthly.
 -#}
 {{ config(**billing_period_incremental_config()) }}
 {%- set eligibility = var('commitment_eligibility') %}
 {%- set operations = var('commitment_eligible_operation_prefixes') %}
 {%- set types = {'sp': 'Savings Plan', 'ri': 'Reserved Instance'} %}
-{#- the counted daily rows are a view over the aggregate: its build versions are theirs -#}
-{%- set period_versions = upstream_period_versions(ref('int_line_items_aggregated_daily'),
-        ['tag_taxonomy', 'export_precedence', 'commitment_eligibility', 'commitment_eligible_operation_prefixes']) %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 
-with period_versions as (
-
-    {{ period_versions }}
-
-),
-
-line_items as (
+with line_items as (
 
     select * from {{ ref('int_line_items_counted_daily') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period') }}
         -- usage, plus the commitment fee lines that carry the unused part (CUR: Purchase
         -- SavingsPlanRecurringFee / RIFee; FOCUS: Usage rows with status Unused)
         and charge_category in ('Usage', 'Purchase')
@@ -132,7 +122,7 @@ measured as (
 
 final as (
 
-    {{ select_with_build_version('measured') }}
+    select * from measured
 
 )
 

@@ -1,6 +1,9 @@
+{{ config(**billing_period_incremental_config()) }}
+
 with daily_line_items as (
 
     select * from {{ ref('int_line_items_aggregated_daily') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 

@@ -8,10 +8,10 @@
     The maps themselves are in int_line_items_tag_maps, one row per period and
     key (see there why they are not a column here).
 
-    Incremental per billing period (macros/incremental): a daily refresh re-reads
-    only the months whose landing files changed. On purpose it depends on the
-    landing data alone — no seed, no var — so editing the configuration never
-    forces a re-read of the line items.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a run
+    re-reads only the months it is for (the orchestrator passes the months whose
+    delivery changed). On purpose it depends on the landing data alone — no seed,
+    no var — so editing the configuration never forces a re-read of the line items.
 -#}
 {{ config(**billing_period_incremental_config()) }}
 
@@ -37,19 +37,11 @@
     'commitment_discount_status',
     'billing_currency',
 ] %}
-{%- set period_versions = landing_period_versions() %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 
 with line_items as (
 
     select * from {{ ref('int_line_items_unioned') }}
-    where {{ billing_period_filter('billing_period', periods) }}
-
-),
-
-period_versions as (
-
-    {{ period_versions }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -76,7 +68,7 @@ aggregated as (
 
 final as (
 
-    {{ select_with_build_version('aggregated') }}
+    select * from aggregated
 
 )
 

@@ -1,19 +1,24 @@
 {#-
-    The daily line-item aggregate of the counted exports only (an export that
-    overlaps a higher-precedence one is dropped, see int_export_coverage_ranked),
-    with tags resolved to the taxonomy and AWS product codes named. The same
-    rows as int_line_items_tagged would give when summed per day, at a fraction
-    of the size: allocation, commitments and completeness read this.
-    A view: it is read per billing period by the incremental
-    int_line_items_summed_daily and in full by small monthly marts.
+    THE daily roll-up of the bill: the line items of the counted exports only (an
+    export that overlaps a higher-precedence one is dropped, see
+    int_export_coverage_ranked), summed per day and attribute, with tags resolved
+    to the taxonomy (tag_team, tag_environment, ...) and AWS product codes named.
+    Every model after the line items reads this table: allocation, commitments,
+    completeness and the KPIs (~1M rows for 10M line items).
+
+    Incremental per billing period (macros/incremental/billing_periods.sql): a run
+    rewrites the periods it is for. It depends on seeds (tag aliases, AWS service
+    names) and the export precedence, so editing those rebuilds it for every
+    period, from the per-export aggregate — the line items are not read again.
 -#}
-{{ config(materialized='view') }}
+{{ config(**billing_period_incremental_config()) }}
 
 {%- set taxonomy = var('tag_taxonomy') %}
 
 with daily_line_items as (
 
     select * from {{ ref('int_line_items_aggregated_daily') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -21,6 +26,7 @@ counted_exports as (
 
     select * from {{ ref('int_export_coverage_ranked') }}
     where is_counted
+        and {{ billing_period_filter('billing_period') }}
 
 ),
 
@@ -62,15 +68,14 @@ final as (
         daily_line_items.commitment_discount_status,
         daily_line_items.billing_currency,
         {% for taxonomy_key in taxonomy -%}
-        tag_maps.{{ taxonomy_key }},
+        tag_maps.{{ taxonomy_key }} as tag_{{ taxonomy_key }},
         {% endfor -%}
         coalesce(tag_maps.is_untagged, true) as is_untagged,
         daily_line_items.billed_cost,
         daily_line_items.effective_cost,
         daily_line_items.list_cost,
         daily_line_items.unused_commitment_cost,
-        daily_line_items.line_item_count,
-        daily_line_items._build_version
+        daily_line_items.line_item_count
     from daily_line_items
     inner join counted_exports
         on daily_line_items.export_name = counted_exports.export_name

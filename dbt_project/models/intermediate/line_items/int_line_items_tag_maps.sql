@@ -12,20 +12,12 @@
     aggregate, on the landing data alone.
 -#}
 {{ config(**billing_period_incremental_config()) }}
-{%- set period_versions = landing_period_versions() %}
-{%- set periods = billing_periods_to_build(period_versions) %}
 
 with line_items as (
 
     select * from {{ ref('int_line_items_unioned') }}
-    where {{ billing_period_filter('billing_period', periods) }}
+    where {{ billing_period_filter('billing_period') }}
         and tags is not null
-
-),
-
-period_versions as (
-
-    {{ period_versions }}
 
 ),
 
@@ -43,7 +35,7 @@ distinct_tag_maps as (
 
 final as (
 
-    {{ select_with_build_version('distinct_tag_maps') }}
+    select * from distinct_tag_maps
 
 )
 

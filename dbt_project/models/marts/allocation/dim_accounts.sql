@@ -13,7 +13,7 @@ with account_owners as (
 
 daily_costs as (
 
-    select * from {{ ref('int_line_items_summed_daily') }}
+    select * from {{ ref('int_line_items_counted_daily') }}
 
 ),
 

@@ -4,8 +4,7 @@
     economics) build on it without an intermediate model reading a mart.
 
     A view: int_cost_allocated_daily is the stored table, incremental per billing
-    period, so a daily refresh does not copy twelve months of rows again; the view
-    leaves out its build bookkeeping (_build_version, _built_at).
+    period, so a daily refresh does not copy twelve months of rows again.
 -#}
 {{ config(materialized='view') }}
 

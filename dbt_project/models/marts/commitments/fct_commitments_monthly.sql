@@ -1,7 +1,6 @@
 {#-
     The published commitment health per billing period. The logic lives in
-    int_commitments_monthly, a table incremental per billing period; this view
-    leaves out its build bookkeeping (_build_version, _built_at).
+    int_commitments_monthly, a table incremental per billing period.
 -#}
 {{ config(materialized='view') }}
 

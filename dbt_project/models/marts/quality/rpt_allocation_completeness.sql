@@ -44,7 +44,7 @@ canonical_totals as (
         sum(line_item_count) as line_item_count,
         sum(billed_cost) as canonical_billed_cost,
         sum(effective_cost) as canonical_effective_cost,
-        sum(case when is_untagged or team is null then billed_cost else 0 end) as untagged_billed_cost
+        sum(case when is_untagged or tag_team is null then billed_cost else 0 end) as untagged_billed_cost
     from line_items
     group by billing_period, billing_currency
 
