@@ -1,7 +1,9 @@
 """Inline SVG charts for the review pack: plain strings, no JavaScript, no fonts or files to fetch.
 
-Each function returns one ``<svg>`` element (a ``str``) sized by ``viewBox`` so it scales
-with the page and prints sharply. Text is escaped; colours come from ``PALETTE``.
+Each chart is one ``<svg>`` (a ``str``) whose width/height equal its ``viewBox``: it is drawn
+at its own size and only shrinks, never stretches, so its 13 px text stays 13 px. Line, bar
+and range charts come in a ``<figure>`` whose caption is the visible title with its unit.
+Text is escaped; colours come from ``PALETTE``.
 """
 
 from __future__ import annotations
@@ -69,12 +71,10 @@ def _svg(width: int, height: int, body: list[str], title: str, css_class: str = 
             f'font-size="{FONT_SIZE}"><title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
-def figure(svg: str, title: str, unit: str = "", note: str = "") -> str:
+def figure(svg: str, title: str, unit: str = "") -> str:
     """A chart with its visible title and unit above it (the SVG's own <title> is only a tooltip)."""
     unit_html = f' <span class="unit">({escape(unit)})</span>' if unit else ""
-    note_html = f'<p class="chart-note">{escape(note)}</p>' if note else ""
-    return (f'<figure class="chart"><figcaption>{escape(title)}{unit_html}</figcaption>{svg}'
-            f"{note_html}</figure>")
+    return f'<figure class="chart"><figcaption>{escape(title)}{unit_html}</figcaption>{svg}</figure>'
 
 
 DASH = "7 4"
@@ -129,8 +129,8 @@ def _spike_ceiling(values: list[float], ratio: float = 2.0) -> float | None:
 
 def line_chart(labels: list[str], series: dict[str, list[float | None]], *, title: str, unit: str = "",
                currency: str = "", width: int = 720, height: int = 240, value_format=None,
-               colours: dict[str, str] | None = None, dashed: set[str] = frozenset(), clip_spikes: bool = False,
-               note: str = "") -> str:
+               colours: dict[str, str] | None = None, dashed: set[str] = frozenset(),
+               clip_spikes: bool = False) -> str:
     """One line per series over shared x labels (periods or days); a legend under the plot.
 
     ``colours`` fixes some series' colours (the rest take the palette in order); ``dashed``
@@ -148,8 +148,8 @@ def line_chart(labels: list[str], series: dict[str, list[float | None]], *, titl
     span = (hi - lo) or 1.0
     left = 12 + max(_text_width(fmt(lo + span * k / 4)) for k in range(5))
     # the first and last x labels are centred on the plot's edges: leave them room
-    left = max(left, _text_width(labels[0]) / 2 + 4) if labels else left
-    right = max(24, _text_width(labels[-1]) / 2 + 4) if labels else 24
+    left = min(max(left, _text_width(labels[0]) / 2 + 4), width / 4) if labels else left
+    right = min(max(24, _text_width(labels[-1]) / 2 + 4), width / 4) if labels else 24
     top = 46 if ceiling is not None else 12
     plot_w = width - left - right
     items = [(name, colours.get(name, PALETTE[s % len(PALETTE)])) for s, name in enumerate(series)]
@@ -211,12 +211,12 @@ def line_chart(labels: list[str], series: dict[str, list[float | None]], *, titl
         body.append(f'<text class="spike-label" x="{cx:.1f}" y="{top - 15 - 17 * row}" text-anchor="middle" '
                     f'fill="{INK}">{escape(labels[i])}: {" / ".join(values)}</text>')
     body.append(f'<g transform="translate(0 {height})">{"".join(legend)}</g>')
-    return figure(_svg(width, total_h, body, title), title, unit, note)
+    return figure(_svg(width, total_h, body, title), title, unit)
 
 
 def hbar_chart(rows: list[tuple[str, float]], *, title: str, unit: str = "", currency: str = "",
                width: int = 720, bar_height: int = 26, value_format=None, colour: str = PALETTE[0],
-               negative_colour: str = PALETTE[2], note: str = "") -> str:
+               negative_colour: str = PALETTE[2]) -> str:
     """Horizontal bars (one per row), diverging around zero when some values are negative."""
     fmt = value_format or (lambda v: money(v, ""))
     label_w = min(max((_text_width(label) for label, _ in rows), default=40) + 12, width * 0.42)
@@ -244,11 +244,11 @@ def hbar_chart(rows: list[tuple[str, float]], *, title: str, unit: str = "", cur
         tx, anchor = ((x0 + w + 5), "start") if v >= 0 else ((x0 - 5), "end")
         body.append(f'<text x="{tx:.1f}" y="{base:.1f}" text-anchor="{anchor}" fill="{AXIS_TEXT}">'
                     f"{escape(fmt(v))}</text>")
-    return figure(_svg(width, height, body, title), title, unit, note)
+    return figure(_svg(width, height, body, title), title, unit)
 
 
 def range_chart(rows: list[dict], *, title: str, unit: str = "", currency: str = "", width: int = 720,
-                bar_height: int = 28, note: str = "") -> str:
+                bar_height: int = 28) -> str:
     """Budget vs forecast: per row a bar (forecast), a whisker (low–high) and a marker (budget).
 
     ``rows``: dicts with label, forecast, low, high, budget (budget may be None), actual (month to date).
@@ -292,7 +292,7 @@ def range_chart(rows: list[dict], *, title: str, unit: str = "", currency: str =
                         f'{escape(money(r["budget"], currency))}</title></path>')
         body.append(f'<text x="{width - right + 6:.1f}" y="{mid + 4.5:.1f}" fill="{AXIS_TEXT}">'
                     f'{escape(money(r.get("forecast"), ""))}</text>')
-    return figure(_svg(width, height, body, title), title, unit, note)
+    return figure(_svg(width, height, body, title), title, unit)
 
 
 def meter(value: float | None, target: float | None = None, *, title: str, width: int = 170,
