@@ -27,7 +27,7 @@ REPORTS_FOLDER = "reports"
 TOP_TEAMS_IN_TREND = 8
 # Charts are drawn at these widths (CSS px) and laid out in grids whose columns are at least as
 # wide (review_pack.css), so their text is never scaled below its 13 px.
-CHART_W_HALF = 520
+CHART_W_HALF = 500  # two side by side on A4 landscape (1032 px wide)
 CHART_W_SMALL = 360
 
 
