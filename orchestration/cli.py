@@ -55,8 +55,9 @@ def parse_dbt_project() -> None:
     digest = _project_files_digest()
     if (target / "manifest.json").exists() and stamp.exists() and stamp.read_text() == digest:
         return
-    dbt = Path(sys.executable).with_name("dbt")
-    completed = subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", ".", "--project-dir", "."],
+    from orchestration.settings import dbt_executable
+
+    completed = subprocess.run([dbt_executable(), "parse", "--quiet", "--profiles-dir", ".", "--project-dir", "."],
                                cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     if completed.returncode != 0:
         raise BuildFailed(f"dbt parse failed:\n{completed.stdout}{completed.stderr}")
@@ -144,13 +145,16 @@ run_monitoring:
 """
 
 
-def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:
-    """Land every period (or those named), then build and test every dbt model. Returns the periods."""
+def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False,
+              run_kind: str = "build") -> list[str]:
+    """Land every period (or those named), then build and test every dbt model. Returns the periods.
+
+    ``run_kind`` (``build`` or ``demo``) tags the runs (finops/run_kind) in the run history."""
     with build_lock(settings.data_dir):
-        return _run_build(settings, periods, verbose=verbose)
+        return _run_build(settings, periods, verbose=verbose, run_kind=run_kind)
 
 
-def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) -> list[str]:
+def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, run_kind: str) -> list[str]:
     settings.export_to_env()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_config = settings.dagster_home / "dagster.yaml"
@@ -170,7 +174,9 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
 
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import definitions_for
+
+    defs = definitions_for(periods)  # partitions from the earliest of these periods at least
 
     from orchestration.progress import progress_display
 
@@ -192,7 +198,7 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
             for period in periods:
                 try:
                     _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
-                             f"landing of {period}", partition_key=period)
+                             f"landing of {period}", run_kind, partition_key=period)
                 except BuildFailed as exc:
                     from orchestration.ingestion.errors import IngestionError
 
@@ -201,7 +207,8 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool) 
                     progress.console.print(f"  billing period {period} NOT loaded: {exc}", markup=False, highlight=False)
                     refused.append((period, exc))
             if len(refused) < len(periods):  # when every period was refused, nothing new is there to build
-                _build_warehouse(settings, instance, run_config, f"dbt build (full log: {log_path})", progress)
+                _build_warehouse(settings, defs, instance, run_config, f"dbt build (full log: {log_path})",
+                                 run_kind, progress)
     if refused:
         loaded = [p for p in periods if p not in {r for r, _ in refused}]
         if not loaded:
@@ -229,7 +236,8 @@ def _log_to(stream, logger_name: str):
         logger.setLevel(previous)
 
 
-def _build_warehouse(settings: Settings, instance, run_config, what: str, progress) -> None:
+def _build_warehouse(settings: Settings, defs, instance, run_config, what: str, run_kind: str,
+                     progress) -> None:
     """Run what changed since the last build (orchestration/build_plan.py), or say it is up to date."""
     import dagster as dg
 
@@ -247,8 +255,7 @@ def _build_warehouse(settings: Settings, instance, run_config, what: str, progre
         progress.console.print(f"  {reason}", markup=False, highlight=False)
     landed = sorted(landed_deliveries(settings.landing_dir))
     models, seeds = set(definitions.finops_dbt_models.keys), set(definitions.finops_dbt_seeds.keys)
-    after_dbt = [definitions.cost_alerts.key, definitions.published_warehouse.key,
-                 definitions.monthly_review_pack.key, definitions.dbt_docs.key]
+    after_dbt = definitions.AFTER_DBT
     runs = []  # (asset keys, billing periods, full refresh)
     if plan.full:
         runs.append((models | seeds, landed, True))
@@ -275,18 +282,19 @@ def _build_warehouse(settings: Settings, instance, run_config, what: str, progre
         tags = {"dagster/asset_partition_range_start": min(periods), "dagster/asset_partition_range_end": max(periods)}
         if full_refresh:
             tags[definitions.DBT_FULL_REFRESH_TAG] = "true"
-        _execute(definitions.defs.resolve_job_def("build_warehouse"), instance, run_config, what,
+        _execute(defs.resolve_job_def("build_warehouse"), instance, run_config, what, run_kind,
                  asset_selection=[dg.AssetKey(k.path) for k in selection], extra_tags=tags)
     record_build(settings.data_dir, manifest, DBT_PROJECT_DIR)
 
 
-def _execute(job, instance, run_config, what: str, *, extra_tags: dict | None = None, **kwargs) -> None:
+def _execute(job, instance, run_config, what: str, run_kind: str, *, extra_tags: dict | None = None,
+             **kwargs) -> None:
     try:
         from orchestration.runtime import process_tags
 
         # the pid tags let the next build (and the sensor) tell a killed run from a running one
         result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=True,
-                                        tags={**process_tags(), **(extra_tags or {})}, **kwargs)
+                                        tags={**process_tags(run_kind), **(extra_tags or {})}, **kwargs)
     except Exception as exc:  # re-raised with the user-facing cause, not Dagster's wrapper
         failed = _failed_blocking_checks(instance, _latest_run_id(instance, job.name))
         if failed:
@@ -383,8 +391,9 @@ def print_summary(settings: Settings, periods: list[str]) -> None:
     print(warehouse_summary(settings))
     print()
     print(f"Warehouse (DuckDB):  {settings.warehouse_path}   (schema 'marts')")
-    print(f"Dagster UI:          DAGSTER_HOME={settings.dagster_home} FINOPS_DATA_DIR={settings.data_dir} "
-          f".venv/bin/dagster dev -m orchestration.definitions")
+    print(f"Dagster UI:          FINOPS_DATA_DIR={settings.data_dir} scripts/ui   (http://127.0.0.1:3000; or "
+          f"DAGSTER_HOME={settings.dagster_home} FINOPS_DATA_DIR={settings.data_dir} "
+          f".venv/bin/dagster dev -m orchestration.definitions)")
     from orchestration.publish import published_path
     from orchestration.reports import latest_report
 
@@ -432,7 +441,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from orchestration.sample_data.drivers import write_sample_drivers  # business drivers for unit economics
     write_sample_drivers(settings.data_dir, periods, args.seed, rows_per_period=args.rows)
     settings = dataclasses.replace(settings, export_uri=str(out_dir))
-    built = run_build(settings, verbose=args.verbose)
+    built = run_build(settings, verbose=args.verbose, run_kind="demo")
     print_summary(settings, built)
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from orchestration.reports.review_pack import REPORTS_FOLDER
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, dbt_executable
 
 DOCS_FOLDER = "dbt-docs"
 
@@ -36,11 +35,10 @@ def generate_docs(data_dir: Path | str) -> Path:
     """Run ``dbt docs generate --static`` on the build file and publish its single HTML file."""
     target = docs_index(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "FINOPS_DATA_DIR": str(Path(data_dir).resolve())}
     with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=target.parent) as work:
         completed = subprocess.run(
-            [str(dbt), "docs", "generate", "--static", "--quiet", "--profiles-dir", ".", "--project-dir", ".",
+            [dbt_executable(), "docs", "generate", "--static", "--quiet", "--profiles-dir", ".", "--project-dir", ".",
              "--target-path", work],
             cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
         page = Path(work) / "static_index.html"

@@ -8,13 +8,13 @@ stays thin here: S3 and manifests in ``ingestion``, transformations in dbt.
 
 import contextlib
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCliResource, DbtProject,
+                         dbt_assets)
 
 from orchestration.alerts import build_alerts_asset
 from orchestration.checks import build_asset_checks
@@ -28,13 +28,22 @@ from orchestration.publish import build_publish_asset
 from orchestration.reports import build_review_pack_asset
 from orchestration.schedules import build_schedules
 from orchestration.sensors import build_delivery_sensor, build_warehouse_sensor
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings, dbt_executable, first_partition
 
-BILLING_PERIODS = dg.MonthlyPartitionsDefinition(
-    start_date=Settings.from_env().first_billing_period,
-    fmt="%Y-%m",
-    end_offset=1,  # the current month is billed (and restated) while it runs
-)
+
+def billing_periods(first: str) -> dg.MonthlyPartitionsDefinition:
+    """Monthly partitions (YYYY-MM) from ``first`` up to the current month."""
+    return dg.MonthlyPartitionsDefinition(
+        start_date=first,
+        fmt="%Y-%m",
+        end_offset=1,  # the current month is billed (and restated) while it runs
+    )
+
+
+# Computed when the code location loads (settings.first_partition: FINOPS_FIRST_BILLING_PERIOD, else
+# the earliest billing period landed or in a local export folder, else the last 12 months): a period
+# landed earlier than it appears in the UI after a reload of the code location.
+BILLING_PERIODS = billing_periods(first_partition(Settings.from_env()))
 
 
 class FinopsSettings(dg.ConfigurableResource):
@@ -57,17 +66,7 @@ class FinopsSettings(dg.ConfigurableResource):
                    duckdb_memory_limit=dg.EnvVar("FINOPS_DUCKDB_MEMORY_LIMIT"))
 
 
-@dg.multi_asset(
-    outs={fmt: dg.AssetOut(key=dg.AssetKey(["landing", fmt]), is_required=False,
-                           description=f"{fmt} line items as delivered, conformed to the landing schema "
-                                       f"(landing/{fmt}/billing_period=YYYY-MM/<export>.parquet)")
-          for fmt in FORMATS},
-    partitions_def=BILLING_PERIODS,
-    can_subset=True,
-    group_name="landing",
-    compute_kind="python",
-)
-def landing(context: dg.AssetExecutionContext, finops: FinopsSettings):
+def _land_billing_period(context: dg.AssetExecutionContext, finops: FinopsSettings):
     """Load the current delivery of every export for one billing period (atomic replace)."""
     period = context.partition_key
     landing_dir = Path(finops.data_dir) / "landing"
@@ -94,6 +93,21 @@ def landing(context: dg.AssetExecutionContext, finops: FinopsSettings):
         )
 
 
+def landing_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The landing multi-asset (one asset per export format) over ``partitions_def``."""
+    return dg.multi_asset(
+        name="landing",
+        outs={fmt: dg.AssetOut(key=dg.AssetKey(["landing", fmt]), is_required=False,
+                               description=f"{fmt} line items as delivered, conformed to the landing schema "
+                                           f"(landing/{fmt}/billing_period=YYYY-MM/<export>.parquet)")
+              for fmt in FORMATS},
+        partitions_def=partitions_def,
+        can_subset=True,
+        group_name="landing",
+        compute_kind="python",
+    )(_land_billing_period)
+
+
 class FinopsDbtTranslator(DagsterDbtTranslator):
     """Asset groups mirror the dbt layers: staging, intermediate, marts, config (seeds)."""
 
@@ -107,7 +121,26 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
 # DBT_TARGET_PATH (dbt's own variable) lets two checkouts or engineers share a project dir.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
                          target_path=os.environ.get("DBT_TARGET_PATH", "target"))
-dbt_project.prepare_if_dev()
+
+
+def _dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
+class _VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """`dagster dev` re-parses the dbt project on load, as dagster-dbt's own preparer does, but with
+    this environment's dbt: the default one runs `dbt` from PATH, which does not hold .venv/bin
+    unless the venv is activated (`.venv/bin/dagster dev` from a fresh clone would not load).
+    Only the two steps that start dbt are replaced; the guard against concurrent parses stays."""
+
+    def _prepare_packages(self, project: DbtProject) -> None:
+        _dbt_resource().cli(["deps", "--quiet"], target_path=project.target_path).wait()
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        _dbt_resource().cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
+
+
+_VenvDbtPreparer().prepare_if_dev(dbt_project)
 
 
 # The seeds (the configuration analysts edit) are not per billing period: one unpartitioned
@@ -130,10 +163,7 @@ def finops_dbt_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                        context=context).stream()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude="resource_type:seed",
-            partitions_def=BILLING_PERIODS, backfill_policy=dg.BackfillPolicy.single_run(),
-            dagster_dbt_translator=FinopsDbtTranslator())
-def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def _build_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Staging, intermediate and marts for the run's billing periods, with their tests as asset checks.
 
     The partitions of the run reach dbt as FINOPS_BILLING_PERIODS (read by the models only when
@@ -149,6 +179,14 @@ def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                      + (" (full refresh)" if "--full-refresh" in args else ""))
     with _environment(FINOPS_BILLING_PERIODS=periods):
         yield from dbt.cli(args, context=context).stream()
+
+
+def dbt_models_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """Every dbt model (not the seeds) as assets partitioned like the landing assets."""
+    return dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude="resource_type:seed",
+                      name="finops_dbt_models", partitions_def=partitions_def,
+                      backfill_policy=dg.BackfillPolicy.single_run(),
+                      dagster_dbt_translator=FinopsDbtTranslator())(_build_dbt_models)
 
 
 @contextlib.contextmanager
@@ -167,9 +205,7 @@ def _environment(**values: str):
                 os.environ[name] = value
 
 
-# Great Expectations suites (expectations/) as asset checks on the assets they guard, and
-# the alert routing downstream of the anomaly and budget marts.
-quality_checks = build_asset_checks(BILLING_PERIODS, FORMATS)
+finops_dbt_models = dbt_models_asset(BILLING_PERIODS)
 cost_alerts = build_alerts_asset()
 # Group `publish`: the read-only copy BI tools open (after every mart and its blocking checks),
 # then the monthly cost review pack read from it.
@@ -177,33 +213,48 @@ published_warehouse = build_publish_asset([key for key in finops_dbt_models.keys
 monthly_review_pack = build_review_pack_asset()
 # The dbt docs site beside the review pack, after the steps that read the build file.
 dbt_docs = build_dbt_docs_asset([cost_alerts.key, published_warehouse.key])
-
-load_billing_period = dg.define_asset_job(
-    "load_billing_period", selection=dg.AssetSelection.groups("landing"),
-    description="Land the current delivery of every export for one billing period.",
-)
-build_warehouse = dg.define_asset_job(
-    "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_seeds, finops_dbt_models)
-                 | dg.AssetSelection.groups("alerts") | dg.AssetSelection.groups("publish"),
-    description="Build every dbt model (seeds, staging, intermediate, marts), run its tests and the "
-                "Great Expectations checks for the run's billing periods (partitions), route new cost alerts, then publish the marts for BI readers and "
-                "write the monthly review pack and the dbt docs site.",
-)
+# What a warehouse build may run after dbt, in this order.
+AFTER_DBT = [cost_alerts.key, published_warehouse.key, monthly_review_pack.key, dbt_docs.key]
 
 
-def _dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=str(Path(sys.executable).with_name("dbt")))
+def build_definitions(partitions_def: dg.MonthlyPartitionsDefinition) -> dg.Definitions:
+    """Everything `dagster dev` shows, with the landing assets and the dbt models partitioned by
+    ``partitions_def``."""
+    models = finops_dbt_models if partitions_def is BILLING_PERIODS else dbt_models_asset(partitions_def)
+    load_billing_period = dg.define_asset_job(
+        "load_billing_period", selection=dg.AssetSelection.groups("landing"),
+        description="Land the current delivery of every export for one billing period.",
+    )
+    build_warehouse = dg.define_asset_job(
+        "build_warehouse", selection=dg.AssetSelection.assets(finops_dbt_seeds, models)
+                     | dg.AssetSelection.groups("alerts") | dg.AssetSelection.groups("publish"),
+        description="Build the dbt models for the run's billing periods (partitions) and the seeds, run their "
+                    "tests and the Great Expectations checks, route new cost alerts, then publish the marts for "
+                    "BI readers and write the monthly review pack and the dbt docs site.",
+    )
+    return dg.Definitions(
+        assets=[landing_asset(partitions_def), finops_dbt_seeds, models, cost_alerts, published_warehouse,
+                monthly_review_pack, dbt_docs],
+        # Great Expectations suites (expectations/) as asset checks on the assets they guard
+        asset_checks=build_asset_checks(partitions_def, FORMATS),
+        jobs=[load_billing_period, build_warehouse],
+        schedules=build_schedules(load_billing_period),
+        sensors=[build_delivery_sensor(load_billing_period, partitions_def),
+                 build_warehouse_sensor(load_billing_period.name, build_warehouse)],
+        resources={"finops": FinopsSettings.from_env(), "dbt": _dbt_resource()},
+        # Dagster's console logger, plus `progress` (one line per stage) that `finops build` turns on.
+        loggers={**dg.default_loggers(), "progress": progress_logger},
+    )
 
 
-defs = dg.Definitions(
-    assets=[landing, finops_dbt_seeds, finops_dbt_models, cost_alerts, published_warehouse, monthly_review_pack, dbt_docs],
-    asset_checks=quality_checks,
-    jobs=[load_billing_period, build_warehouse],
-    schedules=build_schedules(load_billing_period),
-    sensors=[build_delivery_sensor(load_billing_period, BILLING_PERIODS),
-             build_warehouse_sensor(load_billing_period.name, build_warehouse)],
-    resources={"finops": FinopsSettings.from_env(), "dbt": _dbt_resource()},
-    # Dagster's console logger, plus `progress` (one line per stage) that `finops build` turns on.
-    loggers={**dg.default_loggers(), "progress": progress_logger},
-)
+defs = build_definitions(BILLING_PERIODS)
+
+
+def definitions_for(periods: list[str]) -> dg.Definitions:
+    """The definitions a build of ``periods`` runs in-process: ``defs``, unless a period comes before
+    its first partition (landed since this module was imported, or only in S3): then the same
+    definitions with partitions starting at the earliest of them."""
+    first = min(periods, default=None)
+    if first is None or first >= BILLING_PERIODS.get_first_partition_key():
+        return defs
+    return build_definitions(billing_periods(first))

@@ -36,15 +36,18 @@ from pathlib import Path
 PID_TAG = "finops/pid"
 HOST_TAG = "finops/host"
 PID_STARTED_TAG = "finops/pid_started"  # when that process started (epoch seconds): tells a reused pid apart
+# What started a run: `demo` / `build` (finops, in-process), `schedule`, `sensor`; tells demo runs
+# apart from production ones in the run history (filter on the tag in the UI's Runs page).
+RUN_KIND_TAG = "finops/run_kind"
 # The engine event a run worker launched by Dagster logs first (dagster/_cli/api.py, _grpc/impl.py).
 STARTED_PROCESS_MESSAGE = "Started process for run (pid: "
 # Clock skew between the kernel's boot time (whole seconds) and a process's start in ticks.
 START_TIME_SLACK_S = 2.0
 
 
-def process_tags() -> dict[str, str]:
-    """Run tags naming the process that executes a run in-process (``finops build``)."""
-    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+def process_tags(run_kind: str = "build") -> dict[str, str]:
+    """Run tags naming the process that executes a run in-process (``finops build``) and the kind of run."""
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), RUN_KIND_TAG: run_kind}
     started = process_start_time(os.getpid())
     if started is not None:
         tags[PID_STARTED_TAG] = f"{started:.2f}"

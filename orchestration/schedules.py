@@ -14,6 +14,7 @@ from datetime import date
 
 import dagster as dg
 
+from orchestration.runtime import RUN_KIND_TAG
 from orchestration.settings import Settings
 
 DAILY_CRON = "0 6 * * *"  # 06:00 UTC: AWS refreshes exports up to three times a day
@@ -43,13 +44,14 @@ def build_schedules(load_job) -> list[dg.ScheduleDefinition]:
         day = context.scheduled_execution_time.date()
         for period in previous_periods(day, Settings.from_env().restatement_months):
             yield dg.RunRequest(run_key=f"daily:{day.isoformat()}:{period}", partition_key=period,
-                                tags={"finops/trigger": "daily_restatement"})
+                                tags={"finops/trigger": "daily_restatement", RUN_KIND_TAG: "schedule"})
 
     @dg.schedule(cron_schedule=MONTHLY_CLOSE_CRON, job=load_job, execution_timezone="UTC", name="monthly_close",
                  description="On the 8th, reload the previous billing period once its invoice is final.")
     def monthly_close(context: dg.ScheduleEvaluationContext):
         period = closed_period(context.scheduled_execution_time.date())
         return dg.RunRequest(run_key=f"close:{period}", partition_key=period,
-                             tags={"finops/trigger": "monthly_close", "finops/closed_period": period})
+                             tags={"finops/trigger": "monthly_close", "finops/closed_period": period,
+                                   RUN_KIND_TAG: "schedule"})
 
     return [daily_restatement, monthly_close]

@@ -25,7 +25,7 @@ from orchestration.ingestion.discovery import Delivery, discover_deliveries
 from orchestration.ingestion.errors import IngestionError, NoExportsFoundError
 from orchestration.ingestion.landing import landed_delivery
 from orchestration.ingestion.storage import open_store
-from orchestration.runtime import recover_dead_runs
+from orchestration.runtime import RUN_KIND_TAG, recover_dead_runs
 from orchestration.settings import Settings
 
 DELIVERY_SENSOR_INTERVAL_S = 300
@@ -73,13 +73,22 @@ def build_delivery_sensor(load_job, partitions_def) -> dg.SensorDefinition:
         requests = []
         for period in sorted(changed):
             if period not in valid:
-                context.log.warning(f"billing period {period} is outside the partitions "
-                                    f"(FINOPS_FIRST_BILLING_PERIOD={settings.first_billing_period}); not loaded")
+                # Left out of the cursor, so that it is requested once the partitions include it.
+                for delivery in changed[period]:
+                    if cursor_key(delivery) in cursor:
+                        new_cursor[cursor_key(delivery)] = cursor[cursor_key(delivery)]
+                    else:
+                        new_cursor.pop(cursor_key(delivery), None)
+                first = partitions_def.get_first_partition_key()
+                context.log.warning(
+                    f"billing period {period} is before the first partition ({first}), computed when the code "
+                    "location loaded; reload it (Deployment > Reload) or set FINOPS_FIRST_BILLING_PERIOD, or load "
+                    "it with `finops build --period`; not loaded yet")
                 continue
             ids = sorted(f"{cursor_key(d)}={d.delivery_id}" for d in changed[period])
             requests.append(dg.RunRequest(
                 run_key=f"delivery:{period}:{'|'.join(ids)}", partition_key=period,
-                tags={"finops/trigger": "export_deliveries",
+                tags={"finops/trigger": "export_deliveries", RUN_KIND_TAG: "sensor",
                       "finops/deliveries": ", ".join(f"{d.export_key}:{d.delivery_id}" for d in changed[period])[:1000]}))
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor, sort_keys=True),
                                skip_reason=None if requests else "no new deliveries")

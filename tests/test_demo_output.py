@@ -136,6 +136,20 @@ def test_dbt_docs_are_published_beside_the_review_pack(demo):
     assert list(index.parent.iterdir()) == [index]  # dbt's artifacts stayed in a temporary folder
 
 
+def test_demo_runs_are_tagged_as_demo_and_the_summary_names_scripts_ui(demo):
+    """Issue 16.5: the run history tells the demo's runs from production ones; 16.1: how to open it."""
+    import dagster as dg
+
+    data_dir, completed = demo
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster")) as instance:
+        runs = [record.dagster_run for record in instance.get_run_records()]
+    assert sorted(run.job_name for run in runs) == ["build_warehouse"] + ["load_billing_period"] * 3
+    assert {run.tags.get("finops/run_kind") for run in runs} == {"demo"}
+    assert (f"Dagster UI:          FINOPS_DATA_DIR={data_dir} scripts/ui   (http://127.0.0.1:3000; or "
+            f"DAGSTER_HOME={data_dir / 'dagster'} FINOPS_DATA_DIR={data_dir} "
+            ".venv/bin/dagster dev -m orchestration.definitions)") in completed.stdout.splitlines()
+
+
 def test_every_singular_dbt_test_is_an_asset_check():
     """dagster-dbt maps a singular test to a check when it refs one node or names one in meta.dagster.ref."""
     from dagster_dbt import DagsterDbtTranslator

@@ -8,141 +8,19 @@ the page itself how large each chart was laid out and whether anything logged an
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
-import shutil
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
 from orchestration.cli import main
 from orchestration.publish import publish_marts
 from orchestration.reports import write_review_pack
+from orchestration.reports.browser import CHROMIUM, Browser
 from tests.test_publish import real_build, write_build_file  # noqa: F401  (the shared session build)
 
 SECTION_IDS = ["cost_trend", "showback", "top_movers", "anomalies", "budget", "commitments", "unit_costs", "kpis",
                "maturity", "untagged"]
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-extensions", "--mute-audio",
-                  "--hide-scrollbars"]
-
-
-class Browser:
-    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3: commands in, fd 4: out)."""
-
-    def __init__(self, profile_dir: Path):
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-        shell = 'exec "$0" "$@" 3<&"$IN" 4>&"$OUT"'
-        self.proc = subprocess.Popen(
-            ["bash", "-c", shell, CHROMIUM, *CHROMIUM_FLAGS, "--remote-debugging-pipe",
-             f"--user-data-dir={profile_dir}", "about:blank"],
-            pass_fds=(to_chrome_r, from_chrome_w), env={**os.environ, "IN": str(to_chrome_r), "OUT": str(from_chrome_w)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def _read_message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("chromium did not answer in time")
-            chunk = os.read(self._from_chrome, 1 << 16)
-            if not chunk:
-                raise RuntimeError(f"chromium exited (status {self.proc.poll()})")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read_message(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        for i, event in enumerate(self.events):
-            if event.get("method") == method:
-                return self.events.pop(i)
-        while True:
-            event = self._read_message(deadline)
-            if event.get("method") == method:
-                return event
-            self.events.append(event)
-
-    def open(self, url: str, width: int = 1280, height: int = 900) -> str:
-        """A new tab with console and log capture, offline, at ``url``; returns its session id."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable", session=session)
-        self.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
-                                                       "uploadThroughput": -1}, session=session)
-        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
-                                                         "mobile": False}, session=session)
-        self.send("Page.navigate", {"url": url}, session=session)
-        self.wait_for("Page.loadEventFired")
-        return session
-
-    def evaluate(self, session: str, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
-
-    def problems(self) -> list[str]:
-        """Uncaught exceptions, console errors/warnings, error log entries and failed requests seen so far."""
-        found = []
-        for event in self.events:
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                found.append(f"uncaught: {params['exceptionDetails'].get('text')} "
-                             f"{params['exceptionDetails'].get('exception', {}).get('description', '')}")
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
-                found.append(f"console.{params['type']}: {[a.get('value') for a in params.get('args', [])]}")
-            elif method == "Log.entryAdded" and params["entry"].get("level") in ("error", "warning"):
-                found.append(f"log {params['entry']['level']}: {params['entry'].get('text')}")
-            elif method == "Network.loadingFailed":
-                found.append(f"request failed: {params.get('errorText')}")
-        return found
-
-    def screenshot(self, session: str, path: Path, *, clip: dict | None = None) -> None:
-        params = {"format": "png", "captureBeyondViewport": True}
-        if clip:
-            params["clip"] = {**clip, "scale": 1}
-        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params, session=session)["data"]))
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=10)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._to_chrome)
-        os.close(self._from_chrome)
-
-
 CHART_STATS = """JSON.stringify(Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {
   var box = svg.getBoundingClientRect();
   var marks = svg.querySelectorAll('polyline, rect.bar, circle, path');
@@ -150,6 +28,54 @@ CHART_STATS = """JSON.stringify(Array.from(document.querySelectorAll('svg.chart'
   return {section: svg.closest('section') ? svg.closest('section').id : null, width: box.width, height: box.height,
           marks: marks.length, drawn: drawn.length};
 }))"""
+
+
+# Asked of the page itself: what a reader would see as broken. Returns a list of problems.
+#  - anything sticking out of the window (inside a .table-wrap, sideways scrolling is intended);
+#  - text drawn smaller than 12 px (SVG text: its font size times the chart's on-screen scale);
+#  - chart text outside its chart (cut off), or two texts of one chart on top of each other.
+LAYOUT_PROBLEMS = """JSON.stringify((function () {
+  var width = document.documentElement.clientWidth, problems = [];
+  function where(el) {
+    var section = el.closest('section');
+    return (section ? '#' + section.id + ' ' : '') + '<' + el.tagName.toLowerCase() + '> "'
+      + (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
+  }
+  function visible(r) { return r.width > 0 || r.height > 0; }
+  document.querySelectorAll('body *').forEach(function (el) {
+    var tag = el.tagName.toLowerCase();
+    if (tag === 'title' || tag === 'script') return;
+    var r = el.getBoundingClientRect();
+    if (!visible(r)) return;
+    var scrolled = el.parentElement && el.parentElement.closest('.table-wrap');
+    if (!scrolled && !el.closest('svg text') && (r.right > width + 0.5 || r.left < -0.5))
+      problems.push('sticks out of the ' + width + ' px window (' + r.left.toFixed(0) + '..' + r.right.toFixed(0)
+                    + '): ' + where(el));
+    var ownText = Array.from(el.childNodes).some(function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+    if (ownText) {
+      var size = parseFloat(getComputedStyle(el).fontSize);
+      if (el.closest('svg')) size *= el.closest('text').getScreenCTM().a;
+      if (size < 11.95) problems.push('text drawn at ' + size.toFixed(1) + ' px: ' + where(el));
+    }
+  });
+  if (document.documentElement.scrollWidth > width)
+    problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + width);
+  document.querySelectorAll('svg.chart').forEach(function (svg) {
+    var box = svg.getBoundingClientRect();
+    var texts = Array.from(svg.querySelectorAll('text')).map(function (t) { return [t, t.getBoundingClientRect()]; });
+    texts.forEach(function (a, i) {
+      var r = a[1];
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        problems.push('text outside its chart: ' + where(a[0]));
+      texts.slice(i + 1).forEach(function (b) {
+        var s = b[1], w = Math.min(r.right, s.right) - Math.max(r.left, s.left),
+            h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+        if (w > 1 && h > 1) problems.push('texts overlap: ' + where(a[0]) + ' and ' + where(b[0]));
+      });
+    });
+  });
+  return problems;
+})())"""
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +173,46 @@ def test_the_pack_renders_in_headless_chromium_with_charts_and_no_console_errors
 
 
 @pytest.mark.slow
+def test_the_pack_reads_at_1280_and_820_px_and_prints_on_a4(real_build, browser, tmp_path):
+    """Issue 16.6: at a laptop split screen (820 px) nothing sticks out of the window, no text is
+    under 12 px, no chart text overlaps or is cut; wide tables scroll inside their own box; the
+    print layout (A4 landscape) needs no scrolling at all and makes a PDF."""
+    pack = real_build["settings"].data_dir / "reports" / "finops-review-2026-10.html"
+    figure_tops = ("Array.from(document.querySelectorAll('#cost_trend figure.chart'))"
+                   ".map(f => f.getBoundingClientRect().top)")
+    scrolling_tables = ("Array.from(document.querySelectorAll('.table-wrap'))"
+                        ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.closest('section').id)")
+    session = browser.open(pack.as_uri(), width=820)
+
+    assert json.loads(browser.evaluate(session, LAYOUT_PROBLEMS)) == []
+    stacked = browser.evaluate(session, figure_tops)
+    assert len(stacked) == 2 and stacked[1] > stacked[0] + 100  # the two trend charts, one under the other
+    assert "showback" in browser.evaluate(session, scrolling_tables)  # 12 columns: scrolls in its box, not the page
+    captions = browser.evaluate(session, "Array.from(document.querySelectorAll('figcaption')).map(c => c.innerText)")
+    assert captions[:2] == ["Daily cost (USD per day)", "Monthly cost per team (USD per month, effective)"]
+    assert len(captions) >= 7 and all(re.fullmatch(r".+ \(.+\)", c) for c in captions), captions  # each with its unit
+
+    browser.set_viewport(session, 1280)
+    assert json.loads(browser.evaluate(session, LAYOUT_PROBLEMS)) == []
+    side_by_side = browser.evaluate(session, figure_tops)
+    assert side_by_side[0] == side_by_side[1]
+
+    # A4 landscape less 12 mm margins is 273 mm = 1032 CSS px wide
+    browser.set_viewport(session, 1032)
+    browser.set_media(session, "print")
+    assert json.loads(browser.evaluate(session, LAYOUT_PROBLEMS)) == []
+    assert browser.evaluate(session, scrolling_tables) == []  # on paper every column is there
+    assert browser.evaluate(session, "getComputedStyle(document.querySelector('nav')).display") == "none"
+    pdf = tmp_path / "pack.pdf"
+    browser.print_pdf(session, pdf)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    boxes = {tuple(round(float(v)) for v in box.split()[2:])
+             for box in re.findall(rb"/MediaBox\s*\[([\d.\s]+)\]", data)}
+    assert boxes == {(842, 595)}, boxes  # every page A4 landscape, in points
+    assert browser.problems() == []
+
+@pytest.mark.slow
 def test_the_browser_check_does_catch_script_errors(tmp_path, browser):
     """The check above is only worth something if a broken page fails it."""
     page = tmp_path / "broken.html"
@@ -335,3 +301,85 @@ def test_chart_labels_and_tooltips_from_the_bill_are_escaped():
         assert "script" not in parsed_tags(svg) and "img" not in parsed_tags(svg)
         assert 'aria-label="&quot;&gt;&lt;script&gt;' in svg
         assert "<title>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+
+
+def _lab(hex_colour: str, cvd: list[list[float]] | None = None) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB colour, optionally as seen with a colour vision deficiency."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    rgb = [linear(int(hex_colour[i:i + 2], 16) / 255) for i in (1, 3, 5)]
+    if cvd:
+        rgb = [min(max(sum(m * c for m, c in zip(row, rgb)), 0.0), 1.0) for row in cvd]
+    r, g, b = rgb
+    xyz = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b, \
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.
+CVD_SIMULATIONS = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+
+
+def test_the_team_palette_has_12_colours_that_stay_apart_for_colour_blind_readers():
+    """Issue 16.6: twelve teams get twelve hues that differ in normal vision and with colour blindness."""
+    import itertools
+    import math
+
+    from orchestration.reports import charts
+
+    assert len(charts.PALETTE) == 12 and len({c.lower() for c in charts.PALETTE}) == 12
+    closest = {"normal": min(math.dist(_lab(a), _lab(b)) for a, b in itertools.combinations(charts.PALETTE, 2))}
+    for name, matrix in CVD_SIMULATIONS.items():
+        closest[name] = min(math.dist(_lab(a, matrix), _lab(b, matrix))
+                            for a, b in itertools.combinations(charts.PALETTE, 2))
+    assert closest["normal"] >= 20, closest  # ΔE*ab: 2.3 is "just noticeable", 20+ reads as another colour
+    assert min(closest.values()) >= 10, closest
+    assert charts.OTHER not in charts.PALETTE
+
+
+def test_no_text_in_the_pack_is_smaller_than_12px():
+    """Issue 16.6: every font size in the stylesheet and in the charts is px and at least 12."""
+    from orchestration.reports import charts
+    from orchestration.reports.review_pack import TEMPLATE_DIR
+
+    css = (TEMPLATE_DIR / "review_pack.css").read_text()
+    declared = re.findall(r"font(?:-size)?\s*:\s*([^;}]*)", css)
+    sizes = [re.match(r"([\d.]+)(px)?", d.strip()) for d in declared if re.match(r"[\d.]", d.strip())]
+    assert len(sizes) >= 10 and all(m and m.group(2) == "px" for m in sizes), declared  # no em/rem/%: px only
+    assert min(float(m.group(1)) for m in sizes) >= 12, declared
+    svgs = [charts.line_chart(["2026-08", "2026-09"], {"a": [1.0, 2.0]}, title="t"),
+            charts.hbar_chart([("a", 5.0), ("b", -2.0)], title="t"),
+            charts.range_chart([{"label": "a", "forecast": 10.0, "low": 8.0, "high": 12.0, "budget": 9.0,
+                                 "actual": 5.0}], title="t"),
+            charts.meter(50.0, 80.0, title="t")]
+    for svg in svgs:
+        sizes = [float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)]
+        assert sizes and min(sizes) >= 12, svg[:200]
+        assert "font-size:" not in svg and "scale(" not in svg  # nothing shrinks the text behind our back
+
+
+def test_one_spike_does_not_flatten_the_daily_trend_but_is_labelled_with_its_value():
+    """Issue 16.6: the axis ends above the ordinary days; the spike sits on the edge with its date and value."""
+    from orchestration.reports import charts
+
+    days = [f"10-{d:02d}" for d in range(1, 32)]
+    cost = [1000.0 + 10 * (d % 7) for d in range(31)]
+    cost[0] = 48_000.0  # an upfront commitment fee on the 1st
+    svg = charts.line_chart(days, {"billed cost": cost}, title="Daily cost", unit="USD per day", clip_spikes=True)
+
+    ticks = re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', svg)
+    assert ticks == ["0", "300", "600", "900", "1.2k"]  # the ordinary days (1,000–1,060) fill most of the height
+    assert '<text class="spike-label"' in svg
+    assert re.search(r'class="spike-label"[^>]*>10-01: <tspan fill="#0072B2">48\.0k</tspan></text>', svg)
+    assert "▲ above 1.2k: value labelled" in svg
+    assert '<figcaption>Daily cost <span class="unit">(USD per day)</span></figcaption>' in svg
+    # without a spike, or without clip_spikes, the scale is the plain one
+    plain = charts.line_chart(days, {"billed cost": cost}, title="Daily cost")
+    assert "spike-label" not in plain and re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', plain)[-1] \
+        == "60.0k"

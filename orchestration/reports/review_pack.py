@@ -25,6 +25,10 @@ from orchestration.reports import charts, queries
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 REPORTS_FOLDER = "reports"
 TOP_TEAMS_IN_TREND = 8
+# Charts are drawn at these widths (CSS px) and laid out in grids whose columns are at least as
+# wide (review_pack.css), so their text is never scaled below its 13 px.
+CHART_W_HALF = 500  # two side by side on A4 landscape (1032 px wide)
+CHART_W_SMALL = 360
 
 
 class ReportError(Exception):
@@ -115,9 +119,11 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
         daily = trend.data["daily"]
         out["daily"] = charts.line_chart(
             [r["charge_date"].strftime("%m-%d") for r in daily],
-            {"effective (amortized) cost": [r["effective_cost"] for r in daily],
-             "billed cost": [r["billed_cost"] for r in daily]},
-            title=f"Daily cost ({currency})", currency=currency)
+            # billed first, so the effective line (the one the pack talks about) is drawn on top of it
+            {"billed cost": [r["billed_cost"] for r in daily],
+             "effective (amortized) cost": [r["effective_cost"] for r in daily]},
+            title="Daily cost", unit=f"{currency} per day", width=CHART_W_HALF, clip_spikes=True,
+            colours={"billed cost": charts.PALETTE[1], "effective (amortized) cost": charts.PALETTE[0]})
         team_rows = trend.data["teams"]
         labels = sorted({r["billing_period"] for r in team_rows})
         totals = defaultdict(float)
@@ -134,13 +140,14 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
                 others[i] += r["total_cost"] or 0
         if len(totals) > len(top):
             series["other teams"] = others
-        out["teams"] = charts.line_chart([_ym(p) for p in labels], series,
-                                         title=f"Monthly cost per team ({currency})", currency=currency)
+        out["teams"] = charts.line_chart([_ym(p) for p in labels], series, title="Monthly cost per team",
+                                         unit=f"{currency} per month, effective", width=CHART_W_HALF,
+                                         colours={"other teams": charts.OTHER})
     movers = sections["top_movers"]
     if movers.available and movers.data["rows"]:
         out["movers"] = charts.hbar_chart(
             [(f'{r["team"]} · {r["service_name"]}', r["change"]) for r in movers.data["rows"]],
-            title="Largest changes from the previous month", currency=currency,
+            title="Largest changes from the previous month", unit=f"{currency}, increase or decrease",
             colour=charts.PALETTE[3], negative_colour=charts.PALETTE[2])
     budget = sections["budget"]
     if budget.available and budget.data["rows"]:
@@ -148,7 +155,7 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
             [{"label": r["team"], "forecast": r["forecast_cost"], "low": r["forecast_low"],
               "high": r["forecast_high"], "budget": r["budget"], "actual": r["month_to_date_cost"]}
              for r in budget.data["rows"]],
-            title="Forecast vs budget per team", currency=currency)
+            title="Forecast vs budget per team", unit=f"{currency} for the month", currency=currency)
     commit = sections["commitments"]
     if commit.available and commit.data["trend"]:
         labels = sorted({r["billing_period"] for r in commit.data["trend"]})
@@ -157,8 +164,14 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
             for measure in ("coverage_pct", "utilization_pct"):
                 name = f'{r["commitment_type"]} {measure.split("_")[0]}'
                 series.setdefault(name, [None] * len(labels))[labels.index(r["billing_period"])] = r[measure]
+        # colour = the commitment type, dashed = utilization: two lines near 95 % stay apart
+        colour_of = {kind: charts.PALETTE[i % len(charts.PALETTE)]
+                     for i, kind in enumerate(sorted({r["commitment_type"] for r in commit.data["trend"]}))}
         out["commitments"] = charts.line_chart([_ym(p) for p in labels], series,
-                                               title="Commitment coverage and utilization (%)",
+                                               colours={n: colour_of[n.rsplit(" ", 1)[0]] for n in series},
+                                               dashed={n for n in series if n.endswith("utilization")},
+                                               title="Commitment coverage and utilization per month",
+                                               unit="% of eligible usage / of the commitment",
                                                value_format=lambda v: f"{v:.0f}%")
         targets = commit.data["targets"]
         for r in commit.data["rows"]:
@@ -177,13 +190,13 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
         for metric, scopes in sorted(by_metric.items()):
             out["units"][metric] = charts.line_chart(
                 [_ym(p) for p in labels], {s: [vals.get(p) for p in labels] for s, vals in sorted(scopes.items())},
-                title=f"{metric} ({currency} per unit)", width=360, height=200,
+                title=metric, unit=f"{currency} per unit", width=CHART_W_SMALL, height=200,
                 value_format=lambda v: f"{v:.4g}")
     untagged = sections["untagged"]
     if untagged.available and untagged.data["rows"]:
         out["untagged"] = charts.hbar_chart(
             [(f'{r["account_name"] or r["account_id"]}', r["untagged_cost"]) for r in untagged.data["rows"][:12]],
-            title="Untagged cost by account (top 12)", currency=currency, colour=charts.PALETTE[1])
+            title="Untagged cost by account (top 12)", unit=currency, colour=charts.PALETTE[1])
     return out
 
 
