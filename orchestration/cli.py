@@ -119,6 +119,9 @@ run_monitoring:
 
 def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: bool = False) -> list[str]:
     """Land every period (or those named), then build and test every dbt model. Returns the periods."""
+    from orchestration.ingestion.landing import writable_folder
+
+    writable_folder(settings.data_dir)  # a clear message, not a traceback from the first mkdir
     with build_lock(settings.data_dir):
         return _run_build(settings, periods, verbose=verbose)
 

@@ -8,6 +8,7 @@ from boto3's standard chain (environment, profile, instance role, and
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import threading
 import time
@@ -71,20 +72,40 @@ class LocalStore:
             )
 
     def list_objects(self) -> list[StoredObject]:
+        """Every file under the root, following symlinked folders (an export folder linked in from
+        elsewhere is read like any other).  A folder reached twice — a link back to an ancestor, or
+        two links to one folder — is read once only (the first path in sorted order), so a loop
+        cannot hang the walk and no export is counted twice."""
         objects = []
-        for path in sorted(self.root.rglob("*")):
-            if path.is_file():
+        seen_dirs: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True, onerror=self._walk_error):
+            here = os.stat(dirpath)
+            if (here.st_dev, here.st_ino) in seen_dirs:
+                log.warning("%s: %s is a folder already read under another path (a symlink); read once only",
+                            self.uri, dirpath)
+                dirnames.clear()
+                continue
+            seen_dirs.add((here.st_dev, here.st_ino))
+            dirnames.sort()
+            for name in filenames:
+                path = Path(dirpath) / name
+                if not path.is_file():  # a broken symlink, a socket...
+                    if path.is_symlink():
+                        log.warning("%s: %s is a broken symlink; ignored", self.uri, path)
+                    continue
                 stat = path.stat()
                 key = path.relative_to(self.root).as_posix()
                 objects.append(StoredObject(key, stat.st_size, str(stat.st_mtime_ns)))
-        return objects
+        return sorted(objects, key=lambda o: o.key)
+
+    def _walk_error(self, exc: OSError) -> None:
+        raise IngestionError(f"{exc.filename}: cannot read this folder of the export location "
+                             f"({exc.strerror or exc}); make it readable, or point FINOPS_EXPORT_URI elsewhere") from exc
 
     def _path(self, key: str) -> Path:
-        key = safe_relative_key(key, context=self.uri)
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):
-            raise UnsafeKeyError(f"{self.uri}: key {key!r} resolves outside the export folder; refusing it")
-        return path
+        # The key is checked lexically (no '..', not absolute), not after resolving symlinks:
+        # a symlink under the export folder is the user's own choice and is followed.
+        return self.root / safe_relative_key(key, context=self.uri)
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
