@@ -309,3 +309,24 @@ def test_finops_build_prints_one_line_for_a_denied_data_file(landed_on_iam_s3, i
     assert "Stack Trace" not in build.stderr + build.stdout and "Traceback" not in build.stderr + build.stdout, \
         build.stderr
     assert landed(data_dir / "landing", "cur2", "2024-01") == (0, 0.0, [])
+
+
+def test_no_credentials_at_all_says_configure_them(landed_on_s3, monkeypatch, tmp_path):
+    uri, landing, before = landed_on_s3
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to ask
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    assert_refused_exactly(uri, landing, before, (
+        f"{uri}/: no AWS credentials found to list the export location; configure boto3's credential chain "
+        f"(AWS_PROFILE, ~/.aws/credentials, `aws sso login`, an instance role) and run again. {UNCHANGED}"))
+
+
+def test_an_unknown_aws_profile_is_named(landed_on_s3, monkeypatch):
+    uri, landing, before = landed_on_s3
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    assert_refused_exactly(uri, landing, before, (
+        f"{uri}: cannot set up the S3 client: The config profile (no-such-profile) could not be found. {UNCHANGED}"))

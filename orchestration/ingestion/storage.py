@@ -151,7 +151,11 @@ class S3Store:
         import boto3  # imported here so local-folder users never need AWS configuration
 
         # The standard credential chain and AWS_ENDPOINT_URL apply; nothing is logged.
-        self.client = boto3.client("s3")
+        try:
+            self.client = boto3.client("s3")
+        except Exception as exc:  # e.g. AWS_PROFILE naming a profile that does not exist
+            raise s3_failure(exc, where=self.uri, action="set up the S3 client", permission="", resource="",
+                             bucket=self.bucket, endpoint=None) from exc
         self._sizes: dict[str, int] = {}
 
     def _full_key(self, key: str) -> str:
