@@ -107,7 +107,7 @@ def leave_killed_load_litter(exports: Path, landing: Path, export: str, period: 
     spill = scratch.with_name(scratch.name + ".duckdb")
     spill.mkdir()
     (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 512)
-    period_dir = landing / "cur2" / f"billing_period={period}"
+    period_dir = landing_module.period_dir(landing, "cur2", period)
     period_dir.mkdir(parents=True, exist_ok=True)
     (period_dir / f".{export}.parquet.{uuid.uuid4().hex}.tmp").write_bytes(data.read_bytes()[: len(data.read_bytes()) // 2])
 
