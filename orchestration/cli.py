@@ -150,6 +150,9 @@ def run_build(settings: Settings, periods: list[str] | None = None, *, verbose: 
     """Land every period (or those named), then build and test every dbt model. Returns the periods.
 
     ``run_kind`` (``build`` or ``demo``) tags the runs (finops/run_kind) in the run history."""
+    from orchestration.ingestion.landing import writable_folder
+
+    writable_folder(settings.data_dir)  # a clear message, not a traceback from the first mkdir
     with build_lock(settings.data_dir):
         return _run_build(settings, periods, verbose=verbose, run_kind=run_kind)
 
@@ -180,10 +183,11 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
 
     from orchestration.progress import progress_display
 
-    # Dagster's console logger shows warnings and errors (everything with --verbose); the
-    # `progress` logger (orchestration/progress.py) turns the run's step events into one line
-    # per stage.
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}},
+    # Dagster's console logger shows everything with --verbose, otherwise nothing: a failed step
+    # reaches the user as the one-line `finops: error:` naming its cause (Dagster's own ERROR
+    # record carries a stack trace; it stays in the run's log in the UI). The `progress` logger
+    # (orchestration/progress.py) turns the run's step events into one line per stage.
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}},
                               "progress": {}}}
     log_path = settings.data_dir / "logs" / "finops-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -179,3 +180,52 @@ def test_a_data_dir_with_a_quote_in_its_path_builds_and_publishes(tmp_path):
         published = con.execute("select round(sum(canonical_billed_cost), 2) from marts.rpt_allocation_completeness"
                                 ).fetchone()[0]
     assert published == landed_billed
+
+
+def test_a_symlinked_export_folder_is_followed_once(tmp_path):
+    """15.8: an export folder linked in from elsewhere is loaded; a link loop or a second link to the
+    same folder neither hangs the walk nor counts the export twice."""
+    exports, landing, elsewhere = tmp_path / "exports", tmp_path / "landing", tmp_path / "elsewhere"
+    two_rows_delivery(elsewhere, "exec-linked")
+    exports.mkdir()
+    (exports / "cur2-export").symlink_to(elsewhere / "cur2-export", target_is_directory=True)
+    (exports / "zz-same-export-again").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "cur2-export" / "loop").symlink_to(exports, target_is_directory=True)
+    results = load_exports(str(exports), landing)
+    assert [(r.export_name, r.billing_period, r.status) for r in results] == [("cur2-export", "2024-01", "loaded")]
+    assert landed(landing, "cur2", "2024-01") == (2, 3.75, ["exec-linked"])
+
+
+def test_a_data_dir_under_a_regular_file_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    """15.9: works as root too (chmod does not stop root; a file in the way of a folder does)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder is expected")
+    exports = tmp_path / "exports"
+    two_rows_delivery(exports, "exec-1")
+    monkeypatch.setenv("FINOPS_DATA_DIR", str(blocker / "data"))
+    assert main(["build", "--export-uri", str(exports)]) == 1
+    assert capsys.readouterr().err == (
+        f"finops: error: cannot write to {blocker / 'data'}: {blocker} is a file, not a folder; move that file away "
+        "or set FINOPS_DATA_DIR to a folder you can write to\n")
+    with pytest.raises(IngestionError) as refused:
+        load_exports(str(exports), blocker / "landing")
+    assert str(refused.value) == (
+        f"cannot write to {blocker / 'landing' / 'cur2'}: {blocker} is a file, not a folder; move that file away "
+        "or set FINOPS_DATA_DIR to a folder you can write to")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes through chmod 0555; the file-in-the-way test above covers root")
+def test_an_unwritable_landing_folder_is_named_not_called_corrupt(landed_good):
+    """15.9: before, DuckDB failing to open its output read as 'corrupt or truncated' input."""
+    exports, landing, before = landed_good
+    write_data_export(exports, "cur2-export", "2024-01", {"part-00002.parquet": [cur2_row("c", 9.0)]},
+                      execution_id="exec-new")
+    folder = landing / "cur2" / "billing_period=2024-01"
+    folder.chmod(0o555)
+    try:
+        assert_refused_and_kept(landed_good, re.escape(
+            f"cannot write to {folder}: permission denied; make it writable or set FINOPS_DATA_DIR to a folder "
+            "you can write to"))
+    finally:
+        folder.chmod(0o755)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
-from orchestration.ingestion.errors import IngestionError, NoExportsFoundError
+from orchestration.ingestion.errors import IngestionError, NoExportsFoundError, StorageAccessError
 from orchestration.ingestion.storage import ExportStore, StoredObject, safe_relative_key
 from orchestration.landing_schema import CUR2, CUR_LEGACY, FOCUS
 
@@ -129,6 +129,8 @@ def _manifest_deliveries(store: ExportStore, objects: dict[str, StoredObject]) -
             continue
         try:
             deliveries.append(_manifest_delivery(store, objects, key, match))
+        except StorageAccessError:
+            raise  # the location cannot be read (access, credentials, throttling): no period can load
         except IngestionError as problem:
             # A broken manifest fails its own export and period only (and says so), not the others.
             fmt = CUR2 if match.re is DATA_EXPORTS_MANIFEST else CUR_LEGACY
@@ -240,8 +242,9 @@ def _athena_status_ready(store: ExportStore, status_key: str | None) -> bool:
 
     import pyarrow.parquet as pq
 
+    content = store.read_bytes(status_key)  # outside the try: an S3 failure keeps its own message
     try:
-        table = pq.read_table(io.BytesIO(store.read_bytes(status_key)))
+        table = pq.read_table(io.BytesIO(content))
     except Exception as exc:
         raise IngestionError(f"{store.describe(status_key)}: unreadable status table ({exc})") from exc
     if "status" not in table.column_names:

@@ -15,3 +15,10 @@ class NoExportsFoundError(IngestionError):
 
 class UnsafeKeyError(IngestionError):
     """An object key or manifest entry would escape the folder it belongs to."""
+
+
+class StorageAccessError(IngestionError):
+    """The export location cannot be read (access denied, credentials, throttling, no bucket, network).
+
+    Not a fault of one delivery: discovery stops at it instead of failing only one period.
+    """

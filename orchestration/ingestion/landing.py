@@ -45,6 +45,34 @@ def empty_select_sql(format_name: str) -> str:
     return f"SELECT {columns} WHERE false"
 
 
+def writable_folder(folder: Path) -> Path:
+    """Create ``folder`` if needed and make sure files can be written in it.
+
+    Without this check an unwritable landing folder surfaces as DuckDB failing to open
+    its output, which read like a corrupt input file.  Raises IngestionError naming the
+    folder and what to do.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe.{uuid.uuid4().hex}.tmp"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise IngestionError(f"cannot write to {folder}: {_write_failure(folder, exc)}") from exc
+    return folder
+
+
+def _write_failure(folder: Path, exc: OSError) -> str:
+    """Why a folder cannot be written to, and what to do about it."""
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return (f"{blocker} is a file, not a folder; move that file away or set FINOPS_DATA_DIR to a folder "
+                    "you can write to")
+    reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
+    return f"{reason}; make it writable or set FINOPS_DATA_DIR to a folder you can write to"
+
+
 def ensure_landing_layout(landing_dir: Path) -> None:
     """Create the landing folders with a zero-row schema file per format.
 
@@ -52,8 +80,7 @@ def ensure_landing_layout(landing_dir: Path) -> None:
     that glob valid (and typed) before the first delivery of a format arrives.
     """
     for format_name in FORMATS:
-        folder = landing_dir / format_name
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = writable_folder(landing_dir / format_name)
         schema_file = folder / "_empty.parquet"
         if not schema_file.exists():
             tmp = folder / "._empty.parquet.tmp"
@@ -199,10 +226,10 @@ def land_delivery(store: ExportStore, delivery: Delivery, landing_dir: Path, *, 
                              delivery.delivery_id, "not_ready", current["line_items"] if current else 0,
                              current["billed_cost"] if current else 0.0, str(target))
 
-    scratch = landing_dir / ".incoming" / uuid.uuid4().hex
+    writable_folder(target_dir)  # before anything is staged: an unwritable folder is not a bad delivery
+    scratch = writable_folder(landing_dir / ".incoming") / uuid.uuid4().hex
     scratch.mkdir(parents=True)
     spill_dir = scratch.with_name(scratch.name + ".duckdb")  # DuckDB's temp files, beside the downloads
-    target_dir.mkdir(parents=True, exist_ok=True)
     tmp_target = target_dir / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
         local_files = [store.local_path(key, scratch) for key in delivery.data_keys]

@@ -8,6 +8,7 @@ from boto3's standard chain (environment, profile, instance role, and
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-from orchestration.ingestion.errors import IngestionError, UnsafeKeyError
+from orchestration.ingestion.errors import IngestionError, StorageAccessError, UnsafeKeyError
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +72,40 @@ class LocalStore:
             )
 
     def list_objects(self) -> list[StoredObject]:
+        """Every file under the root, following symlinked folders (an export folder linked in from
+        elsewhere is read like any other).  A folder reached twice — a link back to an ancestor, or
+        two links to one folder — is read once only (the first path in sorted order), so a loop
+        cannot hang the walk and no export is counted twice."""
         objects = []
-        for path in sorted(self.root.rglob("*")):
-            if path.is_file():
+        seen_dirs: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True, onerror=self._walk_error):
+            here = os.stat(dirpath)
+            if (here.st_dev, here.st_ino) in seen_dirs:
+                log.warning("%s: %s is a folder already read under another path (a symlink); read once only",
+                            self.uri, dirpath)
+                dirnames.clear()
+                continue
+            seen_dirs.add((here.st_dev, here.st_ino))
+            dirnames.sort()
+            for name in filenames:
+                path = Path(dirpath) / name
+                if not path.is_file():  # a broken symlink, a socket...
+                    if path.is_symlink():
+                        log.warning("%s: %s is a broken symlink; ignored", self.uri, path)
+                    continue
                 stat = path.stat()
                 key = path.relative_to(self.root).as_posix()
                 objects.append(StoredObject(key, stat.st_size, str(stat.st_mtime_ns)))
-        return objects
+        return sorted(objects, key=lambda o: o.key)
+
+    def _walk_error(self, exc: OSError) -> None:
+        raise IngestionError(f"{exc.filename}: cannot read this folder of the export location "
+                             f"({exc.strerror or exc}); make it readable, or point FINOPS_EXPORT_URI elsewhere") from exc
 
     def _path(self, key: str) -> Path:
-        key = safe_relative_key(key, context=self.uri)
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):
-            raise UnsafeKeyError(f"{self.uri}: key {key!r} resolves outside the export folder; refusing it")
-        return path
+        # The key is checked lexically (no '..', not absolute), not after resolving symlinks:
+        # a symlink under the export folder is the user's own choice and is followed.
+        return self.root / safe_relative_key(key, context=self.uri)
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -130,7 +151,11 @@ class S3Store:
         import boto3  # imported here so local-folder users never need AWS configuration
 
         # The standard credential chain and AWS_ENDPOINT_URL apply; nothing is logged.
-        self.client = boto3.client("s3")
+        try:
+            self.client = boto3.client("s3")
+        except Exception as exc:  # e.g. AWS_PROFILE naming a profile that does not exist
+            raise s3_failure(exc, where=self.uri, action="set up the S3 client", permission="", resource="",
+                             bucket=self.bucket, endpoint=None) from exc
         self._sizes: dict[str, int] = {}
 
     def _full_key(self, key: str) -> str:
@@ -148,19 +173,19 @@ class S3Store:
                     if key and not key.endswith("/"):
                         objects.append(StoredObject(key, item["Size"], item["ETag"].strip('"')))
                         self._sizes[key] = item["Size"]
-        except self.client.exceptions.NoSuchBucket as exc:
-            raise IngestionError(f"{self.uri}: bucket {self.bucket!r} does not exist") from exc
-        except Exception as exc:  # botocore errors carry no credentials in their text
-            if type(exc).__name__ in ("ClientError", "EndpointConnectionError", "NoCredentialsError"):
-                raise IngestionError(f"{self.uri}: cannot list the export location: {exc}") from exc
-            raise
+        except Exception as exc:
+            raise self._failure(exc, f"s3://{self.bucket}/{prefix}", "list the export location",
+                                "s3:ListBucket", f"arn:aws:s3:::{self.bucket}"
+                                + (f" (for the prefix {prefix!r})" if prefix else "")) from exc
         return sorted(objects, key=lambda o: o.key)
 
     def read_bytes(self, key: str) -> bytes:
+        full_key = self._full_key(key)
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._full_key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey as exc:
-            raise IngestionError(f"{self.describe(key)}: object not found") from exc
+            return self.client.get_object(Bucket=self.bucket, Key=full_key)["Body"].read()
+        except Exception as exc:
+            raise self._failure(exc, self.describe(key), "read the object", "s3:GetObject",
+                                f"arn:aws:s3:::{self.bucket}/{full_key}") from exc
 
     def exists(self, key: str) -> bool:
         return key in self._sizes
@@ -176,13 +201,88 @@ class S3Store:
             self.client.download_file(self.bucket, self._full_key(key), str(target),
                                       Callback=_Progress(self.describe(key), size))
         except Exception as exc:
-            if type(exc).__name__ == "ClientError":
-                raise IngestionError(f"{self.describe(key)}: download failed: {exc}") from exc
-            raise
+            raise self._failure(exc, self.describe(key), "read the object", "s3:GetObject",
+                                f"arn:aws:s3:::{self.bucket}/{self._full_key(key)}") from exc
         return target
 
     def describe(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full_key(key)}"
+
+    def _failure(self, exc: Exception, where: str, action: str, permission: str, resource: str) -> Exception:
+        """The user-facing error for a failed S3 call (``exc`` itself when it is not one of S3's)."""
+        return s3_failure(exc, where=where, action=action, permission=permission, resource=resource,
+                          bucket=self.bucket, endpoint=self.client.meta.endpoint_url)
+
+
+# What S3 (or botocore) said, grouped by what the user has to do about it.  HEAD requests
+# (download_file starts with one) carry no error body: their code is the bare HTTP status.
+S3_ACCESS_DENIED = {"AccessDenied", "403", "AllAccessDisabled", "AccountProblem"}
+S3_BAD_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                      "InvalidToken", "TokenRefreshRequired", "InvalidClientTokenId", "UnrecognizedClientException",
+                      "AuthorizationHeaderMalformed", "RequestExpired", "RequestTimeTooSkewed"}
+S3_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+                "RequestThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+                "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "ServiceUnavailable",
+                "503", "InternalError", "500"}
+S3_NOT_FOUND = {"NoSuchKey", "404"}
+UNCHANGED = "Nothing was loaded from it; what is landed stays as it was"
+
+
+def s3_failure(exc: Exception, *, where: str, action: str, permission: str, resource: str, bucket: str,
+               endpoint: str | None) -> Exception:
+    """Translate a botocore/s3transfer error into a StorageAccessError saying what to do.
+
+    ``where`` is the s3:// URI of the object or prefix, ``action`` what was being done
+    ("read the object"), ``permission`` the IAM action it needs on ``resource``.  Other
+    exceptions are returned unchanged.  botocore's messages never contain credentials.
+    """
+    import botocore.exceptions as bce
+
+    if isinstance(exc, bce.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?"))
+        text = error.get("Message") or ""
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
+        if code in S3_NOT_FOUND:
+            return IngestionError(f"{where}: object not found ({code}); it was listed but is gone: wait for the "
+                                  f"delivery to finish, or re-deliver the period. {UNCHANGED}.")
+        if code == "NoSuchBucket":
+            return StorageAccessError(
+                f"{where}: bucket {bucket!r} does not exist (NoSuchBucket); check the bucket name in "
+                f"FINOPS_EXPORT_URI (and AWS_ENDPOINT_URL if you use an S3-compatible endpoint). {UNCHANGED}.")
+        if code in S3_ACCESS_DENIED:
+            return StorageAccessError(
+                f"{where}: access denied ({code}) when trying to {action}: the AWS identity in use needs "
+                f"{permission} on {resource}; grant it (IAM or bucket policy) or use credentials that have "
+                f"it, then run again. {UNCHANGED}.")
+        if code in S3_BAD_CREDENTIALS:
+            return StorageAccessError(
+                f"{where}: the AWS credentials were refused ({code}{': ' + text if text else ''}) when trying to "
+                f"{action}; they are invalid or expired: renew them (`aws sso login`, a new session token or "
+                f"access key) and run again. {UNCHANGED}.")
+        if code in S3_THROTTLED:
+            return StorageAccessError(
+                f"{where}: S3 is throttling or unavailable ({code}) and still refused to {action} after {attempts} "
+                "attempt(s); wait a few minutes and run again, or allow more retries (AWS_MAX_ATTEMPTS, "
+                f"AWS_RETRY_MODE=adaptive). {UNCHANGED}.")
+        return StorageAccessError(f"{where}: S3 refused to {action} ({code}{': ' + text if text else ''}). "
+                                  f"{UNCHANGED}.")
+    if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
+        return StorageAccessError(
+            f"{where}: no AWS credentials found to {action}; configure boto3's credential chain (AWS_PROFILE, "
+            f"~/.aws/credentials, `aws sso login`, an instance role) and run again. {UNCHANGED}.")
+    if isinstance(exc, (bce.CredentialRetrievalError, bce.TokenRetrievalError, bce.SSOTokenLoadError,
+                        bce.UnauthorizedSSOTokenError)):
+        return StorageAccessError(
+            f"{where}: the AWS credentials could not be obtained to {action} ({exc}); they are expired or "
+            f"misconfigured: renew them (`aws sso login`) and run again. {UNCHANGED}.")
+    if isinstance(exc, (bce.ConnectionError, bce.HTTPClientError)) or type(exc).__name__ == "RetriesExceededError":
+        return StorageAccessError(
+            f"{where}: cannot reach S3 at {endpoint} to {action} ({exc}); check the network, the region and "
+            f"AWS_ENDPOINT_URL, then run again. {UNCHANGED}.")
+    if isinstance(exc, bce.BotoCoreError):
+        return StorageAccessError(f"{where}: cannot {action}: {exc}. {UNCHANGED}.")
+    return exc
 
 
 def open_store(uri: str) -> ExportStore:
