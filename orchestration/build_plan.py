@@ -71,6 +71,27 @@ def landed_deliveries(landing_dir: Path) -> dict[str, dict[str, str]]:
     return landed
 
 
+def periods_already_built(data_dir: Path, deliveries: list) -> list[str]:
+    """Billing periods whose every current delivery (discovery's) is landed and is what the last
+    successful build was made from: landing them again, and checking them, would change nothing."""
+    from orchestration.ingestion.landing import LANDING_FORMAT_VERSION, landed_delivery
+
+    state = _read_state(data_dir)
+    if state is None:
+        return []
+    landed_now = landed_deliveries(data_dir / "landing")
+    by_period: dict[str, list] = {}
+    for delivery in deliveries:
+        by_period.setdefault(delivery.billing_period, []).append(delivery)
+    built = []
+    for period, of_period in sorted(by_period.items()):
+        current = [landed_delivery(data_dir / "landing", d) for d in of_period]
+        if all(c and c.get("delivery_id") == d.delivery_id and c.get("landing_format_version") == LANDING_FORMAT_VERSION
+               for c, d in zip(current, of_period)) and state["deliveries"].get(period) == landed_now.get(period):
+            built.append(period)
+    return built
+
+
 def logic_digests(manifest: dict, project_dir: Path) -> dict[str, str]:
     """A digest per dbt node of what decides its rows (see the module docstring), plus ``project``."""
     macros = manifest.get("macros", {})

@@ -95,12 +95,13 @@ def billing_period_argument(value: str) -> str:
     return value
 
 
-def discover_periods(export_uri: str, requested: list[str] | None) -> list[str]:
+def discover_periods(export_uri: str, requested: list[str] | None) -> tuple[list[str], list]:
+    """The billing periods to load (all found, or those requested) and their current deliveries."""
     from orchestration.ingestion.discovery import deliveries_for_periods, discover_deliveries
     from orchestration.ingestion.storage import open_store
 
     deliveries = deliveries_for_periods(discover_deliveries(open_store(export_uri)), requested, export_uri)
-    return sorted({d.billing_period for d in deliveries})
+    return sorted({d.billing_period for d in deliveries}), deliveries
 
 
 @contextlib.contextmanager
@@ -172,8 +173,13 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
 
     install_bundled_extensions()
     ensure_landing_layout(settings.landing_dir)
-    periods = discover_periods(settings.export_uri, periods)
+    periods, deliveries = discover_periods(settings.export_uri, periods)
     parse_dbt_project()
+    from orchestration.build_plan import periods_already_built
+
+    # a period whose every delivery is the one the last successful build was made from needs no
+    # landing run (nor its checks: they passed then)
+    already_built = periods_already_built(settings.data_dir, deliveries)
 
     import dagster as dg
 
@@ -199,7 +205,12 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
         detail = _log_to(log_file, "orchestration.alerts") if not verbose else contextlib.nullcontext()
         with output, detail, progress_display() as progress:
             refused = []  # a period whose delivery is refused keeps what was landed; the others go on
+            if already_built:
+                progress.console.print(f"  {len(already_built)} billing period(s) unchanged since the last build: "
+                                       f"{_period_list(already_built)}", markup=False, highlight=False, soft_wrap=True)
             for period in periods:
+                if period in already_built:
+                    continue
                 try:
                     _execute(defs.resolve_job_def("load_billing_period"), instance, run_config,
                              f"landing of {period}", run_kind, partition_key=period)
@@ -208,7 +219,7 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
 
                     if not isinstance(_root_cause(exc), IngestionError):
                         raise  # a failed check on a landed file: stop before anything is built from it
-                    progress.console.print(f"  billing period {period} NOT loaded: {exc}", markup=False, highlight=False)
+                    progress.console.print(f"  billing period {period} NOT loaded: {exc}", markup=False, highlight=False, soft_wrap=True)
                     refused.append((period, exc))
             if len(refused) < len(periods):  # when every period was refused, nothing new is there to build
                 _build_warehouse(settings, defs, instance, run_config, f"dbt build (full log: {log_path})",
@@ -222,6 +233,11 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
             f"billing period(s) {', '.join(r for r, _ in refused)} not loaded (they keep their previous delivery, "
             f"if any); {', '.join(loaded)} loaded and built:\n  " + "\n  ".join(str(exc) for _, exc in refused))
     return periods
+
+
+def _period_list(periods: list[str]) -> str:
+    """'2025-11 .. 2026-10' for a run of months, else the months."""
+    return f"{periods[0]} .. {periods[-1]}" if len(periods) > 3 else ", ".join(periods)
 
 
 @contextlib.contextmanager
@@ -253,10 +269,10 @@ def _build_warehouse(settings: Settings, defs, instance, run_config, what: str, 
     plan = plan_build(settings.data_dir, manifest, DBT_PROJECT_DIR, warehouse_exists=settings.warehouse_path.exists())
     if plan.up_to_date and published_path(settings.data_dir).exists():
         progress.console.print(f"  up to date: no new delivery and no changed model or seed since the build of "
-                               f"{plan.built_at}; nothing rebuilt", markup=False, highlight=False)
+                               f"{plan.built_at}; nothing rebuilt", markup=False, highlight=False, soft_wrap=True)
         return
     for reason in plan.reasons:
-        progress.console.print(f"  {reason}", markup=False, highlight=False)
+        progress.console.print(f"  {reason}", markup=False, highlight=False, soft_wrap=True)
     landed = sorted(landed_deliveries(settings.landing_dir))
     models, seeds = set(definitions.finops_dbt_models.keys), set(definitions.finops_dbt_seeds.keys)
     after_dbt = definitions.AFTER_DBT

@@ -99,7 +99,8 @@ def build_delivery_sensor(load_job, partitions_def) -> dg.SensorDefinition:
 def build_warehouse_sensor(load_job_name: str, build_job) -> dg.SensorDefinition:
     @dg.sensor(job=build_job, name="warehouse_after_landing", minimum_interval_seconds=BUILD_SENSOR_INTERVAL_S,
                description="Rebuilds the marts (dbt, checks, alerts) once after landing runs finish: waits until "
-                           "no load_billing_period run is queued or running, then requests one build. A run whose "
+                           "no load_billing_period run is queued or running, then requests one build of the billing "
+                           "periods (partitions) they landed. A run whose "
                            "process is gone (killed) is marked failed first.")
     def warehouse_after_landing(context: dg.SensorEvaluationContext):
         since = float(context.cursor) if context.cursor else 0.0
@@ -119,6 +120,13 @@ def build_warehouse_sensor(load_job_name: str, build_job) -> dg.SensorDefinition
         if not finished:
             return dg.SkipReason("no landing run finished since the last build")
         newest = max(record.update_timestamp.timestamp() for record in finished)
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"after-landing:{newest}")], cursor=str(newest))
+        # the dbt models are partitioned like the landing: build the months just landed, in one run
+        periods = sorted({record.dagster_run.tags.get("dagster/partition") for record in finished} - {None})
+        tags = {RUN_KIND_TAG: "sensor"}
+        if periods:
+            tags.update({"dagster/asset_partition_range_start": periods[0],
+                         "dagster/asset_partition_range_end": periods[-1]})
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"after-landing:{newest}", tags=tags)],
+                               cursor=str(newest))
 
     return warehouse_after_landing

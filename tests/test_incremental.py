@@ -1,20 +1,20 @@
-"""Per-billing-period incremental models (macros/incremental, the scale issue).
+"""Incremental by billing period, the way the tools mean it (issue 17).
 
-One small generated organisation (three months) is landed and built; then the
-tests change one thing at a time and rebuild, reading which periods each
-incremental model rebuilt from its `_built_at` stamp and from dbt's log:
+A small generated organisation (three months) is built with `finops build` (real Dagster runs,
+real dbt); then one thing changes at a time:
 
-- nothing changed: nothing is re-read;
-- a new delivery of one month: only that month is re-read and re-allocated, its
-  line-item tests check that month only, and the marts equal both the new
-  delivery to the cent and a rebuild from scratch;
-- a seed edit (tag aliases): the line items are not re-read, but every period
-  of the daily allocation input is rebuilt with the new aliases;
-- a rule edit: every period is re-allocated, the daily costs are not rebuilt.
+- nothing changed: the build says "up to date" and runs no warehouse job at all;
+- a new delivery of the last month: the run is for that partition only, every other month's
+  rows are byte-identical in every period-grained model, the tests on line items check that
+  month only, and the result equals a build from scratch;
+- a seed, model or macro edit (build_plan on the real manifest): what depends on it is
+  rebuilt, for every month, and the line items are never read again for a seed edit.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -22,141 +22,170 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.ingestion.landing import load_exports
+from orchestration.build_plan import plan_build, record_build
+from orchestration.cli import run_build
 from orchestration.sample_data import write_sample_exports
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 PERIODS = ["2026-07", "2026-08", "2026-09"]
-# The models incremental per billing period, in build order.
-INCREMENTAL_MODELS = ["int_line_items_aggregated_daily", "int_line_items_tag_maps", "int_line_items_summed_daily",
-                      "int_allocation_keys_resolved", "int_cost_owners_resolved", "int_cost_allocated_daily",
-                      "int_commitments_monthly"]
 
 
-def dbt(project_dir: Path, data_dir: Path, *args: str) -> str:
-    env = {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "DBT_TARGET_PATH": str(data_dir / "target"),
-           "FINOPS_DUCKDB_THREADS": "2", "FINOPS_DUCKDB_MEMORY_LIMIT": "2GB"}
-    command = [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args,
-               "--profiles-dir", ".", "--project-dir", "."]
-    done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-4000:]
-    return done.stdout
+def period_hashes(warehouse: Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per table with a billing_period column (intermediate and marts): per period, (rows, sum of row hashes)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute("""select table_schema, table_name from information_schema.columns
+                                where column_name = 'billing_period' and table_schema in ('intermediate', 'marts')
+                                group by all order by all""").fetchall()
+        return {f"{schema}.{table}": {period: (rows, digest) for period, rows, digest in con.execute(
+                    f"select strftime(billing_period, '%Y-%m'), count(*), sum(hash(t)::hugeint) "
+                    f"from {schema}.{table} t group by 1").fetchall()}
+                for schema, table in tables}
 
 
-def build(project_dir: Path, data_dir: Path) -> str:
-    return dbt(project_dir, data_dir, "build", "--exclude-resource-type", "unit_test")
+def money_per_period(warehouse: Path, table: str) -> dict[str, tuple]:
+    """Rows and every money column of a mart summed per period, to the cent."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        money = [c for c, t in con.execute(f"select column_name, data_type from information_schema.columns "
+                                           f"where table_schema = 'marts' and table_name = '{table}'").fetchall()
+                 if t == "DOUBLE" and c.endswith("cost")]
+        sums = ", ".join(f"round(sum({c}), 2)" for c in money)
+        return {r[0]: r[1:] for r in con.execute(
+            f"select strftime(billing_period, '%Y-%m'), count(*), {sums} from marts.{table} group by 1").fetchall()}
 
 
-def query(data_dir: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def built_at(data_dir: Path, model: str) -> dict[str, object]:
-    rows = query(data_dir, f"select strftime(billing_period, '%Y-%m'), max(_built_at) from intermediate.{model} "
-                           "group by 1 order by 1")
-    return dict(rows)
-
-
-def allocated_rows(data_dir: Path) -> list[tuple]:
-    """fct_cost_allocated_daily, money rounded to the cent, in a stable order."""
-    return query(data_dir, "select * exclude (billed_cost, effective_cost, list_cost), round(billed_cost, 2), "
-                           "round(effective_cost, 2), round(list_cost, 2) from marts.fct_cost_allocated_daily "
-                           "order by all")
-
-
-def compiled_test_sql(data_dir: Path, test_name_start: str) -> str:
-    """The SQL the last dbt invocation ran for a data test, by the start of its name."""
-    results = json.loads((data_dir / "target" / "run_results.json").read_text())["results"]
-    [sql] = [r["compiled_code"] for r in results if r["unique_id"].startswith(f"test.finops.{test_name_start}")]
-    return sql
-
-
-def showback_billed(data_dir: Path) -> dict[str, float]:
-    rows = query(data_dir, "select strftime(billing_period, '%Y-%m'), sum(billed_cost) from marts.rpt_showback_monthly "
-                           "group by 1 order by 1")
-    return {period: round(cost, 2) for period, cost in rows}
+def warehouse_runs(settings: Settings) -> list[dict[str, str]]:
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        return [dict(r.dagster_run.tags) for r in instance.get_run_records(dg.RunsFilter(job_name="build_warehouse"))]
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    """A copy of the dbt project (a test edits a seed) built once on three months."""
     tmp_path = tmp_path_factory.mktemp("incremental")
-    project_dir = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    exports, data_dir = tmp_path / "exports", tmp_path / "data"
-    summary = write_sample_exports(exports, periods=PERIODS, rows_per_period=1500, seed=5)
-    load_exports(str(exports), data_dir / "landing")
-    log = build(project_dir, data_dir)
-    assert "int_line_items_aggregated_daily: every billing period changed" not in log  # first build: no table yet
-    return project_dir, data_dir, exports, summary
+    exports = tmp_path / "exports"
+    write_sample_exports(exports, periods=PERIODS, rows_per_period=1500, seed=5)
+    settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports),
+                                   duckdb_threads=2, duckdb_memory_limit="2GB")
+    previous = dict(os.environ)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    try:
+        assert run_build(settings) == PERIODS
+        yield settings, exports
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
 
 
-def test_a_rebuild_without_changes_reads_no_line_items(warehouse):
-    project_dir, data_dir, _, _ = warehouse
-    before = built_at(data_dir, "int_line_items_aggregated_daily")
-    log = build(project_dir, data_dir)
-    for model in INCREMENTAL_MODELS:
-        assert f"{model}: billing periods to build: none" in log
-    assert built_at(data_dir, "int_line_items_aggregated_daily") == before
+def test_nothing_changed_is_up_to_date_and_runs_no_warehouse_job(warehouse, capfd):
+    settings, _ = warehouse
+    runs_before = len(warehouse_runs(settings))
+    stamp = settings.warehouse_path.stat().st_mtime_ns
+    capfd.readouterr()
+    run_build(settings)
+    out = capfd.readouterr().out  # the progress display writes to the terminal (sys.__stdout__)
+    assert "3 billing period(s) unchanged since the last build: 2026-07, 2026-08, 2026-09" in out
+    assert "up to date: no new delivery and no changed model or seed since the build of" in out
+    assert len(warehouse_runs(settings)) == runs_before
+    assert settings.warehouse_path.stat().st_mtime_ns == stamp
 
 
-def test_a_new_delivery_of_one_month_rebuilds_that_month_only_and_the_marts_follow(warehouse):
-    project_dir, data_dir, exports, _ = warehouse
-    before = built_at(data_dir, "int_line_items_aggregated_daily")
+def test_a_new_delivery_of_the_last_month_rebuilds_that_month_alone(warehouse, tmp_path):
+    settings, exports = warehouse
+    before = period_hashes(settings.warehouse_path)
     # another execution of September (seed 6): new files, new totals
     redelivered = write_sample_exports(exports, periods=["2026-09"], rows_per_period=900, seed=6)
-    load_exports(str(exports), data_dir / "landing", periods=["2026-09"])
-    log = build(project_dir, data_dir)
-    for model in INCREMENTAL_MODELS:
-        assert f"{model}: billing periods to build: 2026-09-01" in log
-    after = built_at(data_dir, "int_line_items_aggregated_daily")
-    assert after["2026-07"] == before["2026-07"] and after["2026-08"] == before["2026-08"]
-    assert after["2026-09"] > before["2026-09"]
-    # the line-item tests (which run before the aggregate is rebuilt) checked the re-read month only
-    unique_line_items = compiled_test_sql(data_dir, "unique_combination_of_columns_int_line_items_unioned")
-    assert "cast('2026-09-01' as date)" in unique_line_items and "2026-08-01" not in unique_line_items
-    expected = round(sum(p.billed_cost for p in redelivered.periods), 2)
-    assert showback_billed(data_dir)["2026-09"] == pytest.approx(expected, abs=0.01)
-    line_items = query(data_dir, "select sum(line_item_count) from intermediate.int_line_items_aggregated_daily "
-                                 "where billing_period = date '2026-09-01'")[0][0]
-    assert line_items == sum(p.line_item_count for p in redelivered.periods)
-    # the incremental result is the result of a build from scratch
-    incremental = allocated_rows(data_dir)
-    dbt(project_dir, data_dir, "build", "--exclude-resource-type", "unit_test", "--full-refresh")
-    assert allocated_rows(data_dir) == incremental
+    run_build(settings)
+
+    [run] = [tags for tags in warehouse_runs(settings)
+             if tags.get("dagster/asset_partition_range_start") == "2026-09"][:1]
+    assert run["dagster/asset_partition_range_end"] == "2026-09"
+    assert "finops/dbt_full_refresh" not in run
+    after = period_hashes(settings.warehouse_path)
+    assert set(after) == set(before)
+    for table in before:
+        for period in ("2026-07", "2026-08"):
+            assert after[table].get(period) == before[table].get(period), f"{table} {period} was rewritten"
+    changed = [table for table in before if after[table].get("2026-09") != before[table].get("2026-09")]
+    assert "intermediate.int_line_items_aggregated_daily" in changed and "marts.rpt_showback_monthly" in changed
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        billed, items = con.execute("select round(sum(billed_cost), 2), sum(line_item_count) "
+                                    "from intermediate.int_line_items_aggregated_daily "
+                                    "where billing_period = date '2026-09-01'").fetchone()
+    assert billed == pytest.approx(round(sum(p.billed_cost for p in redelivered.periods), 2), abs=0.01)
+    assert items == sum(p.line_item_count for p in redelivered.periods)
+
+    # the line-item tests of that run checked September only
+    results = sorted(DBT_PROJECT_DIR.glob("target/finops_dbt_models-*/run_results.json"), key=os.path.getmtime)
+    compiled = [r["compiled_code"] for r in json.loads(results[-1].read_text())["results"]
+                if r["unique_id"].startswith("test.finops.not_null_columns_int_line_items_unioned")]
+    assert compiled and "cast('2026-09-01' as date)" in compiled[0] and "2026-08-01" not in compiled[0]
+
+    # every partition of the marts is materialized, the rebuilt one included
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        materialized = instance.get_materialized_partitions(dg.AssetKey(["marts", "rpt_showback_monthly"]))
+    assert set(PERIODS) <= materialized
+
+    # the incremental result is the result of a build from scratch of the same landing files
+    scratch = tmp_path / "scratch"
+    shutil.copytree(settings.landing_dir, scratch / "landing")
+    env = {**os.environ, "FINOPS_DATA_DIR": str(scratch), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    env.pop("FINOPS_BILLING_PERIODS", None)
+    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--exclude-resource-type", "unit_test",
+                           "--profiles-dir", ".", "--project-dir", "."], cwd=DBT_PROJECT_DIR, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    for mart in ("fct_chargeback_ledger", "rpt_showback_monthly", "rpt_allocation_completeness"):
+        assert money_per_period(settings.warehouse_path, mart) == money_per_period(scratch / "warehouse.duckdb", mart)
 
 
-def test_a_seed_edit_rebuilds_allocation_input_for_every_month_without_rereading_line_items(warehouse):
-    project_dir, data_dir, _, _ = warehouse
-    aggregated_before = built_at(data_dir, "int_line_items_aggregated_daily")
-    untagged_before = query(data_dir, "select count(*) from intermediate.int_line_items_summed_daily "
-                                      "where tag_team is null")[0][0]
-    aliases = project_dir / "seeds" / "tag_key_aliases.csv"
-    kept = [line for line in aliases.read_text().splitlines() if ",team," not in line]
-    aliases.write_text("\n".join(kept) + "\n")  # no alias maps to team any more
-    log = build(project_dir, data_dir)
-    assert "int_line_items_aggregated_daily: billing periods to build: none" in log
-    assert "int_line_items_summed_daily: every billing period changed, rebuilding the table" in log
-    assert built_at(data_dir, "int_line_items_aggregated_daily") == aggregated_before
-    counts = query(data_dir, "select count(*), count(tag_team) from intermediate.int_line_items_summed_daily")[0]
-    assert counts[1] == 0 and counts[0] > untagged_before
+@pytest.fixture
+def recorded(tmp_path):
+    """The state of a build recorded from the real manifest, and a copy of that manifest to edit."""
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "warehouse.duckdb").touch()
+    record_build(tmp_path, manifest, DBT_PROJECT_DIR)
+    return tmp_path, copy.deepcopy(manifest)
 
 
-def test_a_rule_edit_reallocates_every_month_without_rebuilding_the_daily_costs(warehouse):
-    project_dir, data_dir, _, _ = warehouse
-    summed_before = built_at(data_dir, "int_line_items_summed_daily")
-    rules = project_dir / "seeds" / "allocation_rules.csv"
-    header, *rows = rules.read_text().splitlines()
-    rules.write_text("\n".join([header]) + "\n")  # no rules: rule-allocated cost falls back to account defaults
-    log = build(project_dir, data_dir)
-    assert "int_line_items_summed_daily: billing periods to build: none" in log
-    assert "int_allocation_keys_resolved: every billing period changed, rebuilding the table" in log
-    assert "int_cost_owners_resolved: every billing period changed, rebuilding the table" in log
-    assert "int_cost_allocated_daily: every billing period changed, rebuilding the table" in log
-    assert built_at(data_dir, "int_line_items_summed_daily") == summed_before
-    assert rows, "the sample rules seed is not empty"
-    assert query(data_dir, "select count(*) from marts.fct_cost_allocated_daily where allocation_method = 'rule'") == [(0,)]
+def planned_models(data_dir: Path, manifest: dict) -> set[str]:
+    plan = plan_build(data_dir, manifest, DBT_PROJECT_DIR, warehouse_exists=True)
+    assert not plan.full and not plan.periods
+    return {uid.split(".")[-1] for uid in plan.changed_nodes if uid.startswith(("model.", "seed."))}
+
+
+def test_an_unchanged_project_plans_nothing(recorded):
+    data_dir, manifest = recorded
+    plan = plan_build(data_dir, manifest, DBT_PROJECT_DIR, warehouse_exists=True)
+    assert plan.up_to_date and plan.reasons == ()
+
+
+def test_a_tag_alias_edit_rebuilds_from_the_daily_roll_up_never_the_line_items(recorded):
+    data_dir, manifest = recorded
+    manifest["nodes"]["seed.finops.tag_key_aliases"]["checksum"]["checksum"] = "edited"
+    models = planned_models(data_dir, manifest)
+    assert {"tag_key_aliases", "int_tag_maps_resolved", "int_line_items_counted_daily", "int_cost_allocated_daily",
+            "rpt_showback_monthly", "fct_finops_kpis_monthly"} <= models
+    assert not models & {"int_line_items_aggregated_daily", "int_line_items_tag_maps", "int_line_items_unioned",
+                         "stg_aws_cur__cur2_line_items", "int_export_coverage_ranked"}
+
+
+def test_an_allocation_rule_edit_reallocates_without_rebuilding_the_daily_roll_up(recorded):
+    data_dir, manifest = recorded
+    manifest["nodes"]["seed.finops.allocation_rules"]["checksum"]["checksum"] = "edited"
+    models = planned_models(data_dir, manifest)
+    assert {"int_allocation_keys_resolved", "int_cost_owners_resolved", "int_cost_allocated_daily"} <= models
+    assert not models & {"int_line_items_counted_daily", "int_line_items_aggregated_daily", "int_tag_maps_resolved"}
+
+
+def test_a_macro_edit_rebuilds_the_models_that_call_it(recorded):
+    data_dir, manifest = recorded
+    [map_key] = [uid for uid in manifest["macros"] if uid == "macro.finops.map_key"]
+    manifest["macros"][map_key]["macro_sql"] += "\n-- edited"
+    models = planned_models(data_dir, manifest)
+    assert {"int_line_items_aggregated_daily", "int_line_items_tag_maps"} <= models
+    assert "stg_aws_cur__cur2_line_items" not in models
