@@ -7,6 +7,10 @@ next to the monthly review pack, and swapped in atomically (a reader never sees 
 
 dbt writes its artifacts (manifest.json, catalog.json …) to a temporary target path, never
 to the project's ``target/``: the Dagster definitions are built from that manifest.
+
+The site describes the project, not the month's data, so it is generated again only when
+the project changed: a digest of what the site shows (every node's code, description and
+columns, the docs blocks) is kept beside it, and a build that changed no model keeps the page.
 """
 
 from __future__ import annotations
@@ -31,10 +35,34 @@ def docs_index(data_dir: Path | str) -> Path:
     return Path(data_dir) / REPORTS_FOLDER / DOCS_FOLDER / "index.html"
 
 
-def generate_docs(data_dir: Path | str) -> Path:
-    """Run ``dbt docs generate --static`` on the build file and publish its single HTML file."""
+def project_digest(manifest: dict) -> str:
+    """sha256 of what the docs site shows: nodes' code, descriptions and columns, sources, docs blocks."""
+    import hashlib
+    import json
+
+    shown = {
+        "nodes": {uid: [n.get("checksum", {}).get("checksum"), n.get("description"),
+                        {c: v.get("description") for c, v in n.get("columns", {}).items()}, n.get("config")]
+                  for uid, n in manifest.get("nodes", {}).items()},
+        "sources": {uid: [s.get("description"), sorted(s.get("columns", {}))]
+                    for uid, s in manifest.get("sources", {}).items()},
+        "docs": {uid: d.get("block_contents") for uid, d in manifest.get("docs", {}).items()},
+        "exposures": sorted(manifest.get("exposures", {})),
+    }
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def generate_docs(data_dir: Path | str, manifest: dict | None = None) -> tuple[Path, bool]:
+    """Run ``dbt docs generate --static`` on the build file and publish its single HTML file.
+
+    Returns the page and whether it was generated (False: the project is the one the page
+    was made from, given its ``manifest``)."""
     target = docs_index(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
+    stamp = target.with_name(".index.project-digest")
+    digest = project_digest(manifest) if manifest is not None else None
+    if digest and target.exists() and stamp.exists() and stamp.read_text() == digest:
+        return target, False
     env = {**os.environ, "FINOPS_DATA_DIR": str(Path(data_dir).resolve())}
     with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=target.parent) as work:
         completed = subprocess.run(
@@ -48,7 +76,9 @@ def generate_docs(data_dir: Path | str) -> Path:
         tmp = target.with_name(f".{target.name}.tmp")
         page.replace(tmp)
         os.replace(tmp, target)
-    return target
+    if digest:
+        stamp.write_text(digest)
+    return target, True
 
 
 def _dbt_error(output: str) -> str:
@@ -79,8 +109,13 @@ def build_dbt_docs_asset(upstream_keys):
               description="The dbt docs site (models, column descriptions, tests, lineage) as one static HTML "
                           "file beside the review pack: $FINOPS_DATA_DIR/reports/dbt-docs/index.html.")
     def dbt_docs(context):
-        path = generate_docs(context.resources.finops.data_dir)
+        import json
+
+        manifest_path = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        path, generated = generate_docs(context.resources.finops.data_dir, manifest)
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                              "size_bytes": path.stat().st_size})
+                                              "size_bytes": path.stat().st_size,
+                                              "status": "generated" if generated else "unchanged (same project)"})
 
     return dbt_docs

@@ -57,7 +57,6 @@ def allocation_build(tmp_path_factory):
 
 
 ALLOCATION_SELECTION = ["+rpt_showback_monthly", "+fct_chargeback_ledger", "+dim_accounts", "+dim_teams",
-                        "+int_line_items_tagged",  # the line-level view a test reads tag coverage from
                         "path:tests/allocation",
                         "assert_allocated_cost_equals_counted_line_items_per_period"]
 
@@ -99,7 +98,7 @@ def test_allocation_coverage_is_visibly_higher_than_tag_coverage(allocation_buil
         from marts.fct_cost_allocated_daily""")[0]
     (tagged_pct,) = query(settings, """
         select 100 * sum(case when not is_untagged then billed_cost else 0 end) / sum(billed_cost)
-        from intermediate.int_line_items_tagged""")[0]
+        from intermediate.int_line_items_counted_daily""")[0]
     methods = dict(query(settings, """
         select allocation_method, sum(billed_cost) from marts.fct_cost_allocated_daily group by 1"""))
     assert allocated_pct > 99 and allocated_pct > tagged_pct + 15

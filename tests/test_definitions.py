@@ -29,7 +29,7 @@ def test_dbt_layers_are_asset_groups_downstream_of_landing():
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["staging/stg_aws_cur__cur2_line_items"] == "staging"
     assert groups["staging/stg_focus__line_items"] == "staging"
-    assert groups["intermediate/int_line_items_tagged"] == "intermediate"
+    assert groups["intermediate/int_line_items_counted_daily"] == "intermediate"
     assert groups["marts/fct_cost_allocated_daily"] == "marts"
     assert groups["config/tag_key_aliases"] == "config"
     assert dg.AssetKey(["landing", "cur2"]) in graph.get(dg.AssetKey(["staging", "stg_aws_cur__cur2_line_items"])).parent_keys

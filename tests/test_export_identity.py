@@ -86,16 +86,16 @@ def two_payer_build(tmp_path_factory):
     settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports))
     load_exports(str(exports), settings.landing_dir)
     dbt_build(DBT_PROJECT_DIR, settings.data_dir, tmp_path / "target",
-              ["+int_line_items_deduplicated", "+int_export_overlaps", "+rpt_allocation_completeness"])
+              ["+int_line_items_counted_daily", "+int_export_overlaps", "+rpt_allocation_completeness"])
     return settings
 
 
 def test_both_payers_are_counted_by_the_warehouse_and_are_no_overlap(two_payer_build):
     with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
         per_payer = con.execute("""
-            select strftime(billing_period, '%Y-%m'), export_name, billing_account_id, billing_currency, count(*),
+            select strftime(billing_period, '%Y-%m'), export_name, billing_account_id, billing_currency, sum(line_item_count),
                    round(sum(billed_cost), 2)
-            from intermediate.int_line_items_deduplicated group by all order by all""").fetchall()
+            from intermediate.int_line_items_counted_daily group by all order by all""").fetchall()
         overlaps = con.execute("select count(*) from intermediate.int_export_overlaps").fetchone()[0]
     assert per_payer == [
         ("2024-01", f"cur2/cur2@{PAYER_A}", PAYER_A, "USD", 2, 101.0),

@@ -5,9 +5,10 @@ CSV and FOCUS all counted somewhere, a FOCUS export that duplicates a CUR 2.0 on
 business drivers in two CSV files with different headers) is landed once with the project's loader. Then `dbt build`
 (seeds, every model, every data and unit test) runs against those landing files twice: on
 DuckDB (target `duckdb`, the build file warehouse.duckdb) and on a local Spark (target `spark`,
-dbt-spark session mode; its parquet tables under $FINOPS_DATA_DIR/spark/warehouse). Every table
-of schema `marts` must then hold the same rows on both: same keys, text and dates equal,
-numbers equal to 1e-6.
+dbt-spark session mode; its parquet tables under $FINOPS_DATA_DIR/spark/warehouse). Then one
+payer re-delivers the last period and both engines rebuild that period alone (the incremental
+path a Dagster run for one partition takes). Every table of schema `marts` must then hold the
+same rows on both: same keys, text and dates equal, numbers equal to 1e-6.
 
 Marked `spark` (needs Java 17 and a few minutes): not part of the default pytest run;
 `.ci/run` runs it as its own step, by hand: `scripts/test -m spark`.
@@ -63,12 +64,13 @@ def _java_or_fail() -> None:
         pytest.fail(f"{JAVA_MISSING}\nFound: {version.strip()}")
 
 
-def _start_dbt_build(target: str, data_dir: Path, work: Path) -> tuple[subprocess.Popen, Path, float]:
-    """`dbt build` on `target` in the background, with its own target and log paths."""
+def _start_dbt_build(target: str, data_dir: Path, work: Path, periods: str = "") -> tuple[subprocess.Popen, Path, float]:
+    """`dbt build` on `target` in the background, with its own target and log paths; for the billing
+    periods `periods` ('2026-09', as Dagster passes a run's partitions) when given, else all."""
     env = {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "DBT_TARGET_PATH": str(work / f"target-{target}"),
            "DBT_LOG_PATH": str(work / f"logs-{target}"), "FINOPS_DUCKDB_THREADS": "2",
-           "FINOPS_DUCKDB_MEMORY_LIMIT": "2GB"}
-    log = work / f"dbt-build-{target}.log"
+           "FINOPS_DUCKDB_MEMORY_LIMIT": "2GB", "FINOPS_BILLING_PERIODS": periods}
+    log = work / f"dbt-build-{target}{'-' + periods if periods else ''}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([str(Path(sys.executable).with_name("dbt")), "build", "--profiles-dir", ".",
                                  "--target", target, "--vars", DBT_VARS], cwd=DBT_PROJECT, env=env, stdout=out,
@@ -135,6 +137,17 @@ def built_on_both(tmp_path_factory):
     builds = {target: _start_dbt_build(target, data_dir, work) for target in ("spark", "duckdb")}
     seconds = _wait_for_dbt_builds(builds)
     print(f"\ndbt build, run side by side: DuckDB {seconds['duckdb']:.0f} s, Spark {seconds['spark']:.0f} s")
+
+    # The incremental path (issue 17): payer B re-delivers the last period (other line items, other
+    # totals), and both engines rebuild that billing period only, as a Dagster run for its partition
+    # does: DuckDB deletes and inserts it, Spark drops and overwrites its partitions.
+    write_sample_exports(exports, periods=[PERIODS[-1]], rows_per_period=ROWS_PER_PERIOD // 2, seed=SEED + 1,
+                         layout={"payer-b": "cur_legacy_csv"})
+    relanded = load_exports(str(exports), data_dir / "landing", periods=[PERIODS[-1]], threads=2, memory_limit="2GB")
+    assert {(r.format, r.status) for r in relanded} == {("cur_legacy", "loaded"), ("focus", "unchanged")}
+    builds = {target: _start_dbt_build(target, data_dir, work, PERIODS[-1]) for target in ("spark", "duckdb")}
+    seconds = _wait_for_dbt_builds(builds)
+    print(f"dbt build of {PERIODS[-1]} alone: DuckDB {seconds['duckdb']:.0f} s, Spark {seconds['spark']:.0f} s")
     return data_dir
 
 
@@ -260,12 +273,12 @@ def test_the_comparison_exercises_every_export_format_and_both_tag_sources(built
     data_dir = built_on_both
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         formats = dict(con.execute("""
-            select source_format, count(*) from intermediate.int_line_items_deduplicated group by 1""").fetchall())
+            select source_format, count(*) from intermediate.int_line_items_counted_daily group by 1""").fetchall())
         assert set(formats) == {"cur2", "cur_legacy", "focus"}, formats
         tagged = con.execute("""
             select count(*) from marts.fct_cost_allocated_daily where allocation_method = 'tag'
             and billing_period = date '2026-09-01' and billing_account_id in (
-                select billing_account_id from intermediate.int_line_items_deduplicated where source_format = 'focus')
+                select billing_account_id from intermediate.int_line_items_counted_daily where source_format = 'focus')
             """).fetchone()[0]
         assert tagged > 0, "no FOCUS line item was allocated by its tags"
         overlaps = con.execute("select distinct export_name from intermediate.int_export_overlaps").fetchall()

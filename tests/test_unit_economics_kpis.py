@@ -114,13 +114,13 @@ def test_commitment_coverage_equals_a_direct_computation_from_the_line_items(war
                100 * sum(list_cost) filter (where line_item_type = 'SavingsPlanCoveredUsage')
                / sum(list_cost) filter (where line_item_type = 'SavingsPlanCoveredUsage'
                                         or (line_item_type = 'Usage' and {eligible_sp} and {operation}))
-        from intermediate.int_line_items_tagged group by billing_period
+        from intermediate.int_line_items_counted_daily group by billing_period
         union all
         select billing_period, 'Reserved Instance',
                100 * sum(list_cost) filter (where line_item_type = 'DiscountedUsage')
                / sum(list_cost) filter (where line_item_type = 'DiscountedUsage'
                                         or (line_item_type = 'Usage' and {eligible_ri} and {operation}))
-        from intermediate.int_line_items_tagged group by billing_period""")}
+        from intermediate.int_line_items_counted_daily group by billing_period""")}
     mart = {(str(p), t): v for p, t, v in rows(con, """
         select billing_period, commitment_type, coverage_pct from marts.fct_commitments_monthly""")}
     assert mart.keys() == expected.keys() and len(mart) == 6

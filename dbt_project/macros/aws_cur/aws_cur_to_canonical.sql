@@ -25,7 +25,7 @@
         nullif(line_item_usage_account_id, '') as sub_account_id,
         nullif(line_item_usage_account_name, '') as sub_account_name,
         nullif(line_item_product_code, '') as service_code,
-        -- the product code until int_line_items_tagged resolves it via seed aws_services
+        -- the product code until int_line_items_counted_daily resolves it via seed aws_services
         nullif(line_item_product_code, '') as service_name,
         cast(null as {{ dbt.type_string() }}) as service_category,
         {{ aws_cur_charge_category('line_item_type') }} as charge_category,

@@ -1,6 +1,7 @@
 {#-
-    A view: it only stacks the staging views, and materialising 10M+ rows here
-    would double the write cost of int_line_items_tagged for nothing.
+    A view: it only stacks the staging views; the two models that read line items
+    (int_line_items_aggregated_daily, int_line_items_tag_maps) read it for the
+    periods of the run, and the filter reaches the parquet reader.
 -#}
 {{ config(materialized='view') }}
 

@@ -3,7 +3,7 @@
     millions of rows but only thousands of different tag maps, and reading a
     map costs ~10x a flat column. The distinct maps are exploded, matched to
     seed tag_key_aliases, ranked, and pivoted to one row per map;
-    int_line_items_tagged joins them back by tag_map_key.
+    int_line_items_counted_daily joins them back by tag_map_key.
     Maps come from every export's line items (int_line_items_tag_maps, before
     export dedup): a superset is harmless and saves a join.
 -#}
