@@ -185,7 +185,10 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
 
     from orchestration.definitions import definitions_for
 
-    defs = definitions_for(periods)  # partitions from the earliest of these periods at least
+    from orchestration.build_plan import landed_deliveries
+
+    # partitions from the earliest of these periods and of those landed before, at least
+    defs = definitions_for(sorted(set(periods) | set(landed_deliveries(settings.landing_dir))))
 
     from orchestration.progress import progress_display
 
