@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 PERIOD = "2026-03"
@@ -59,22 +61,24 @@ con = duckdb.connect(config={"threads": 1, "memory_limit": sys.argv[4]})
 con.execute("SET preserve_insertion_order = false")
 def copy(i):
     cur = con.cursor()
-    cur.execute(f"COPY (SELECT * FROM read_parquet('{files[i]}')) TO '{sys.argv[2]}.{i}' (FORMAT parquet, COMPRESSION snappy)")
+    cur.execute(f"COPY (SELECT * FROM read_parquet('{files[i]}')) TO '{sys.argv[2]}.{i}' "
+                "(FORMAT parquet, COMPRESSION snappy)")
 with ThreadPoolExecutor(int(sys.argv[3])) as pool:
     list(pool.map(copy, range(len(files))))
 """
 
 # Landing by reference, for comparison: the delivered files copied byte for byte and the
 # loader's refusal checks (issue 15) run on them; no projection, no lineage (what the
-# target would take, see docs/benchmarks.md).
+# target would take, see docs/benchmarks.md). Its period bounds are those of PERIOD.
 COPY_AND_CHECK = """
-import glob, os, shutil, sys, duckdb
+import glob, shutil, sys, duckdb
 files = sorted(glob.glob(sys.argv[1] + "/**/*.parquet", recursive=True))
 copies = [shutil.copyfile(f, f"{sys.argv[2]}.{i}") for i, f in enumerate(files)]
 con = duckdb.connect(config={"threads": int(sys.argv[3]), "memory_limit": sys.argv[4]})
 con.execute("SET TimeZone = 'UTC'")
 start = "line_item_usage_start_date"
-print(con.execute(f\"\"\"SELECT count(*), count(*) FILTER (WHERE {start} < DATE '2026-03-01' OR {start} >= DATE '2026-04-01'),
+print(con.execute(f\"\"\"SELECT count(*),
+    count(*) FILTER (WHERE {start} < DATE '2026-03-01' OR {start} >= DATE '2026-04-01'),
     count(*) - count(line_item_unblended_cost), count(*) FILTER (WHERE NOT isfinite(line_item_unblended_cost)),
     sum(line_item_unblended_cost) FROM read_parquet({copies})\"\"\").fetchone())
 """
@@ -170,9 +174,8 @@ def main() -> None:
                     if landed != rows:
                         raise SystemExit(f"{name} landed {landed:,} line items, expected {rows:,}")
                 elif rows is None:
-                    import duckdb
-
-                    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet({[str(p) for p in data_files]})").fetchone()[0]
+                    paths = [str(p) for p in data_files]
+                    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet({paths})").fetchone()[0]
                 raw = raw or (wall, cpu)
                 results[name].append((wall, cpu, peak))
                 print(f"round {round_}  {name:18s} {rows:>11,} rows  wall {wall:6.2f} s {rows / wall:>10,.0f} rows/s"
