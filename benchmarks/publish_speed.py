@@ -27,7 +27,7 @@ in the largest mart, and in every mart:
                         publication (DuckDB file only, no parquet)
 
 and the published file's size over ``--repeat`` publications in a row (the free blocks a
-replaced mart leaves are reused). A script, not a test: the figures go into docs/benchmarks.md.
+replaced mart leaves are reused). A script, not a test.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ it was (byte for byte); only leftover temporary files are removed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -120,8 +121,11 @@ def publish_marts(warehouse_path: Path | str, data_dir: Path | str, *, full: boo
     ``status="unchanged"``. Otherwise the new file starts as a byte copy of the current one
     (a plain file copy, far cheaper than re-encoding every table), the changed marts are
     replaced from the build file, and the unchanged marts' parquet files are hard links of the
-    current version's. ``full=True``, a first publication, one written by another DuckDB
-    version, or a file more than half free space rewrite every mart instead.
+    current version's. The DuckDB file is written anew instead (every mart) when the changed
+    marts are more than ``COPY_FILE_UP_TO_CHANGED_SHARE`` of the publication or the current
+    file is more than half free blocks; and everything is written anew (no links) with
+    ``full=True``, on a first publication, or over one written by another DuckDB version or
+    an earlier release (no fingerprints).
 
     Raises :class:`PublishError` (and leaves the previous publication untouched) when the
     build file is missing, holds no marts, or anything goes wrong before the swap.
@@ -200,9 +204,10 @@ def publish_marts(warehouse_path: Path | str, data_dir: Path | str, *, full: boo
 class Fingerprint:
     """What identifies a mart's published content: rows, columns and comments.
 
-    ``rows_hash`` is the sum of DuckDB's ``hash()`` of every row as a HUGEINT: independent of
-    row order (dbt does not keep one), and unlike ``bit_xor`` two equal rows do not cancel
-    out. It costs one scan of the mart, a fraction of what re-encoding it costs
+    ``rows_hash`` is the sum of DuckDB's ``hash()`` of every row (all its columns, floating
+    point ones to 10 significant digits: see :func:`_comparable`) as a HUGEINT: independent
+    of row order (dbt does not keep one), and unlike ``bit_xor`` two equal rows do not
+    cancel out. It costs one scan of the mart, a fraction of what re-encoding it costs
     (benchmarks/publish_speed.py). DuckDB's own table statistics are not a reliable
     change signal, and a view's rows change whenever the tables under it do.
     """
@@ -222,10 +227,11 @@ class Fingerprint:
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict[str, Fingerprint]:
-    described = dict(con.execute(
-        "select table_name, md5(string_agg(column_name || ' ' || data_type, ', ' order by column_index)) "
-        "from duckdb_columns() where database_name = ? and schema_name = ? group by table_name",
-        [database, SCHEMA]).fetchall())
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns() where database_name = ? "
+            "and schema_name = ? order by table_name, column_index", [database, SCHEMA]).fetchall():
+        columns.setdefault(table, []).append((column, data_type))
     comments = {table: md5 for table, md5 in con.execute(
         "select table_name, md5(string_agg(coalesce(column_name, '') || '=' || comment, chr(10) "
         "order by column_name nulls first)) from ("
@@ -238,11 +244,30 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[st
         [database, SCHEMA]).fetchall()}
     result = {}
     for table in tables:
+        described = columns.get(table, [])
+        values = ", ".join(_comparable(column, data_type) for column, data_type in described)
         rows, rows_hash = con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar "
-            f"from {_quote(database)}.{SCHEMA}.{_quote(table)} as t").fetchone()
-        result[table] = Fingerprint(rows, rows_hash, described.get(table, ""), comments.get(table, ""))
+            f"select count(*), coalesce(sum(hash({values})::hugeint), 0)::varchar "
+            f"from {_quote(database)}.{SCHEMA}.{_quote(table)}").fetchone()
+        layout = hashlib.md5(", ".join(f"{c} {t}" for c, t in described).encode()).hexdigest()
+        result[table] = Fingerprint(rows, rows_hash, layout, comments.get(table, ""))
     return result
+
+
+def _comparable(column: str, data_type: str) -> str:
+    """A column as the fingerprint hashes it: floating point to 10 significant digits.
+
+    DuckDB sums DOUBLEs in parallel, in whatever order the threads finish, so the same
+    input can give a total that differs in its last bits from one build to the next
+    (1e-16 relative: seen in fct_budget_forecast_monthly and fct_unit_cost_monthly of two
+    builds of the same deliveries). That is not a change worth a new publication; a
+    difference in the 10th significant digit (a thousandth of a cent on 10 million) is.
+    """
+    if data_type not in ("DOUBLE", "FLOAT"):
+        return _quote(column)
+    value = _quote(column)
+    return (f"(case when {value} = 0 or not isfinite({value}) then {value} "
+            f"else round({value}, 9 - floor(log10(abs({value})))::int) end)")
 
 
 @dataclass(frozen=True)

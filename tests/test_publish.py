@@ -307,6 +307,31 @@ def test_a_change_in_one_mart_copies_that_mart_and_links_the_others(tmp_path):
     assert not [p for p in (data_dir / "published").iterdir() if p.name.startswith(".")]
 
 
+def test_floating_point_noise_is_no_change_but_a_thousandth_of_a_cent_is(tmp_path):
+    """Two builds of the same deliveries can differ in the last bit of a parallel DOUBLE sum: not a change.
+    A real difference, however small in money, is."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    first = publish_marts(build, data_dir)
+    with duckdb.connect(str(build)) as con:  # the next representable double above each cost
+        assert con.execute("select typeof(effective_cost) from marts.fct_cost_allocated_daily limit 1"
+                           ).fetchone()[0] == "DOUBLE"
+        con.execute("update marts.fct_cost_allocated_daily set effective_cost = nextafter(effective_cost, 1e9)")
+
+    assert publish_marts(build, data_dir).status == "unchanged"
+
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.fct_cost_allocated_daily set effective_cost = effective_cost + 0.00001 "
+                    "where charge_date = date '2026-10-01' and team = 'team-0'")
+    second = publish_marts(build, data_dir)
+
+    assert (second.status, second.changed_tables) == ("published", ["fct_cost_allocated_daily", "v_team_totals"])
+    assert second.publish_id != first.publish_id
+    with open_published(data_dir) as con:
+        total = con.execute("select sum(effective_cost) from marts.fct_cost_allocated_daily").fetchone()[0]
+    assert total == pytest.approx(300.0 + 4 * 0.00001, abs=1e-9)  # 4 rows of team-0 on Oct 1st
+
+
 def test_a_mart_gone_from_the_build_is_gone_from_the_publication(tmp_path):
     data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
     write_build_file(build, 1)
