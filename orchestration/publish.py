@@ -121,8 +121,7 @@ def publish_marts(warehouse_path: Path | str, data_dir: Path | str, *, full: boo
     ``status="unchanged"``. Otherwise the new file starts as a byte copy of the current one
     (a plain file copy, far cheaper than re-encoding every table), the changed marts are
     replaced from the build file, and the unchanged marts' parquet files are hard links of the
-    current version's. The DuckDB file is written anew instead (every mart) when the changed
-    marts are more than ``COPY_FILE_UP_TO_CHANGED_SHARE`` of the publication or the current
+    current version's. The DuckDB file is written anew instead (every mart) when the current
     file is more than half free blocks; and everything is written anew (no links) with
     ``full=True``, on a first publication, or over one written by another DuckDB version or
     an earlier release (no fingerprints).
@@ -163,8 +162,9 @@ def publish_marts(warehouse_path: Path | str, data_dir: Path | str, *, full: boo
             if previous is not None and not previous.same_version:
                 previous = None  # another DuckDB version's row hashes and file: nothing to compare or reuse
             changed = [t for t in tables if previous is None or previous.fingerprints.get(t) != fingerprints[t]]
-            incremental = (previous is not None and not previous.fragmented
-                           and previous.changed_share(changed) <= COPY_FILE_UP_TO_CHANGED_SHARE)
+            # A byte copy plus the changed marts costs about what a rewrite does even when every mart
+            # changed, and far less otherwise (benchmarks/publish_speed.py): copy whenever there is a base.
+            incremental = previous is not None and not previous.fragmented
             periods = _write_publication(
                 con, build, tables, changed, previous, incremental, tmp_file, tmp_parquet,
                 record=dict(publish_id=publish_id, published_at=published_at.replace(tzinfo=None),
@@ -285,17 +285,6 @@ class _Current:
     same_version: bool  # written by this DuckDB version (the row hashes, and the file format, are its own)
     fragmented: bool  # more than half free blocks: rewrite it whole rather than copy it again
 
-    def changed_share(self, changed: list[str]) -> float:
-        """The part of the publication (by parquet bytes, a cheap proxy for the DuckDB file) that changed."""
-        sizes = {}
-        for table in self.tables:
-            try:
-                sizes[table] = (self.parquet_dir / f"{table}.parquet").stat().st_size
-            except (OSError, TypeError):  # no parquet folder or file: count the mart as changed
-                return 1.0
-        total = sum(sizes.values())
-        return sum(sizes.get(t, 0) for t in changed) / total if total else 1.0
-
     def parquet_complete(self) -> bool:
         return self.parquet_dir is not None and all(
             (self.parquet_dir / f"{t}.parquet").is_file() for t in [*self.tables, METADATA_TABLE])
@@ -313,9 +302,6 @@ class _Current:
 
 
 PREVIOUS = "__current_publication"
-# Copy the previous file and replace the changed marts while they are at most this share of it; past
-# that, writing every mart anew costs about the same and leaves no free blocks (benchmarks/publish_speed.py).
-COPY_FILE_UP_TO_CHANGED_SHARE = 0.5
 
 
 def _current_publication(con: duckdb.DuckDBPyConnection, out_dir: Path) -> _Current | None:
