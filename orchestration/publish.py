@@ -447,8 +447,10 @@ def _swap_symlink(link: Path, target: Path) -> None:
 
 
 def _prune_parquet_versions(versions_dir: Path, keep: int, current: str) -> None:
+    # Oldest first by when the folder was written: publish ids sort by second only (then a random
+    # suffix), so two publications within one second would otherwise compare at random.
     versions = sorted((p for p in versions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.name)
+                      key=lambda p: (p.stat().st_mtime_ns, p.name))
     for old in versions[:-keep]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)

@@ -332,6 +332,24 @@ def test_floating_point_noise_is_no_change_but_a_thousandth_of_a_cent_is(tmp_pat
     assert total == pytest.approx(300.0 + 4 * 0.00001, abs=1e-9)  # 4 rows of team-0 on Oct 1st
 
 
+def test_pruning_an_old_version_keeps_the_files_the_newer_ones_link(tmp_path):
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    versions = [publish_marts(build, data_dir).publish_id]
+    for cost in (110.0, 120.0, 130.0):  # only showback changes; the allocation mart is linked each time
+        with duckdb.connect(str(build)) as con:
+            con.execute(f"update marts.rpt_showback_monthly set total_cost = {cost}")
+        versions.append(publish_marts(build, data_dir).publish_id)
+
+    kept = {p.name for p in (data_dir / "published" / "parquet-versions").iterdir()}
+    assert kept == set(versions[1:])  # KEEP_PARQUET_VERSIONS = 3: the first folder is gone
+    current = data_dir / "published" / PARQUET_LINK / "fct_cost_allocated_daily.parquet"
+    assert current.stat().st_nlink == 3  # the file the first version wrote, still linked by the three kept
+    assert duckdb.sql(f"select round(sum(effective_cost), 6) from '{current}'").fetchone()[0] == 300.0
+    assert duckdb.sql(f"select sum(total_cost) from '{current.parent}/rpt_showback_monthly.parquet'"
+                      ).fetchone()[0] == 390.0
+
+
 def test_a_mart_gone_from_the_build_is_gone_from_the_publication(tmp_path):
     data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
     write_build_file(build, 1)
