@@ -58,8 +58,9 @@ def scaled_build(source: Path, target: Path, scale: int) -> None:
         # as "warehouse": the name dbt-duckdb gave the build database, which its views' SQL names
         con.execute(f"ATTACH {quote_literal(str(source))} AS warehouse (READ_ONLY)")
         con.execute("CREATE SCHEMA marts")
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables where "
-                                            "table_catalog = 'warehouse' and table_schema = 'marts' order by 1").fetchall()]
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'warehouse' "
+            "and table_schema = 'marts' order by 1").fetchall()]
         for table in tables:
             con.execute(f'CREATE TABLE marts."{table}" AS SELECT t.* FROM warehouse.marts."{table}" t, range({scale})')
         for table, column, comment in con.execute(
