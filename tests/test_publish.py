@@ -368,6 +368,33 @@ def test_a_mart_gone_from_the_build_is_gone_from_the_publication(tmp_path):
         "_published.parquet", "fct_cost_allocated_daily.parquet", "rpt_showback_monthly.parquet"]
 
 
+def test_a_file_left_mostly_free_by_a_dropped_mart_is_rewritten_compact(tmp_path):
+    """Copying the current file carries its free blocks along: once they are more than half of it, the
+    next publication writes every mart into a new file instead."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    with duckdb.connect(str(build)) as con:
+        con.execute("create table marts.big as select i, random() as r from range(2000000) t(i)")
+    publish_marts(build, data_dir)
+    with duckdb.connect(str(build)) as con:
+        con.execute("drop table marts.big")
+    dropped = publish_marts(build, data_dir)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{published_path(data_dir)}' as published (read_only)")
+        free, total = con.execute("select free_blocks, total_blocks from pragma_database_size() "
+                                  "where database_name = 'published'").fetchone()
+    size_with_free_blocks = published_path(data_dir).stat().st_size
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.rpt_showback_monthly set total_cost = 110.0")
+
+    compacted = publish_marts(build, data_dir)
+
+    assert (dropped.method, dropped.changed_tables) == ("incremental", []) and free * 2 > total
+    assert (compacted.method, compacted.changed_tables) == ("full", ["rpt_showback_monthly"])
+    assert published_path(data_dir).stat().st_size < size_with_free_blocks / 4
+    assert published_answer(data_dir) == (compacted.publish_id, 330.0, 300.0)
+
+
 def test_a_publication_without_fingerprints_is_replaced_in_full(tmp_path):
     """A file published before fingerprints were recorded (or by another DuckDB version) is not compared
     with: the next publish writes every mart, and the one after that finds nothing changed."""
