@@ -9,17 +9,20 @@ and no query may wait for a build.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
 
-from orchestration.publish import (PARQUET_LINK, PublishError, publish_marts, published_path,
+from orchestration.publish import (PARQUET_LINK, PublishError, open_published, publish_marts, published_path,
                                    read_publication)
 from orchestration.settings import Settings
 
@@ -197,6 +200,218 @@ def test_a_failed_publish_leaves_the_previous_version_byte_identical(tmp_path):
     assert read_publication(data_dir)["publish_id"] == first.publish_id
     assert (data_dir / "published" / PARQUET_LINK).resolve() == link_before
     assert not [p for p in (data_dir / "published").iterdir() if p.name.startswith(".")]
+
+
+def file_state(path: Path) -> tuple[int, str]:
+    """A file's inode and sha256: the same pair means the very same file, untouched."""
+    return path.stat().st_ino, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def parquet_state(data_dir: Path) -> tuple[Path, dict[str, tuple[int, str]]]:
+    version = (data_dir / "published" / PARQUET_LINK).resolve()
+    return version, {p.name: file_state(p) for p in sorted(version.iterdir())}
+
+
+def mart_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return con.execute(f"select * from marts.{table} order by all").fetchall()
+
+
+def test_publishing_again_with_nothing_changed_leaves_the_publication_as_it_is(tmp_path):
+    """A second publish of an unchanged build writes nothing: same file (inode and bytes), same parquet
+    folder and files, and the Dagster asset's materialization says "unchanged"."""
+    import dagster as dg
+
+    from orchestration.publish import build_publish_asset
+
+    data_dir = tmp_path / "data"
+    write_build_file(data_dir / "warehouse.duckdb", 1)
+    first = publish_marts(data_dir / "warehouse.duckdb", data_dir)
+    assert (first.status, first.method) == ("published", "full")
+    published_before = file_state(published_path(data_dir))
+    parquet_before = parquet_state(data_dir)
+    listing_before = sorted(p.name for p in (data_dir / "published").rglob("*"))
+
+    again = publish_marts(data_dir / "warehouse.duckdb", data_dir)
+
+    assert (again.status, again.method, again.changed_tables) == ("unchanged", "none", [])
+    assert again.publish_id == first.publish_id and again.published_at == first.published_at
+    assert again.row_counts == first.row_counts == {"fct_cost_allocated_daily": 280, "rpt_showback_monthly": 3,
+                                                    "v_team_totals": 3}
+    assert file_state(published_path(data_dir)) == published_before
+    assert parquet_state(data_dir) == parquet_before
+    assert sorted(p.name for p in (data_dir / "published").rglob("*")) == listing_before  # no new version, no tmp
+
+    # the same through the Dagster asset the build job runs: a real materialization, status "unchanged"
+    asset = build_publish_asset([])
+    result = dg.materialize([asset], resources={"finops": dg.ResourceDefinition.hardcoded_resource(
+        SimpleNamespace(data_dir=str(data_dir)))})
+    [materialization] = result.asset_materializations_for_node("published_warehouse")
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    assert metadata["status"] == "unchanged" and metadata["publish_id"] == first.publish_id
+    assert metadata["method"] == "none" and metadata["changed_tables"] == "none"
+    assert file_state(published_path(data_dir)) == published_before
+    assert parquet_state(data_dir) == parquet_before
+
+
+def test_a_change_in_one_mart_copies_that_mart_and_links_the_others(tmp_path):
+    """Only the changed mart is copied anew; every other mart keeps its rows and comments, and its parquet
+    file is a hard link of the previous version's (same inode). A reader of the old file keeps its version."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    with duckdb.connect(str(build)) as con:
+        con.execute("comment on table marts.fct_cost_allocated_daily is 'Cost per team and day.'")
+        con.execute("comment on column marts.rpt_showback_monthly.total_cost is 'Showback, USD.'")
+    first = publish_marts(build, data_dir)
+    old_version, old_parquet = parquet_state(data_dir)
+    with open_published(data_dir) as con:
+        before = {t: mart_rows(con, t) for t in first.tables}
+    held = duckdb.connect(str(published_path(data_dir)), read_only=True)  # a dashboard that stays connected
+    with duckdb.connect(str(build)) as con:  # one team's showback changes, nothing else
+        con.execute("update marts.rpt_showback_monthly set total_cost = 150.0 where team = 'team-1'")
+
+    second = publish_marts(build, data_dir)
+
+    assert (second.status, second.method, second.changed_tables) == ("published", "incremental",
+                                                                     ["rpt_showback_monthly"])
+    assert second.publish_id != first.publish_id and second.billing_periods == ["2026-10"]
+    with open_published(data_dir) as con:
+        assert mart_rows(con, "rpt_showback_monthly") == [(date(2026, 10, 1), "team-0", 100.0),
+                                                          (date(2026, 10, 1), "team-1", 150.0),
+                                                          (date(2026, 10, 1), "team-2", 100.0)]
+        for table in ("fct_cost_allocated_daily", "v_team_totals"):
+            assert mart_rows(con, table) == before[table]
+        record = con.execute("select publish_id, changed_tables, tables from marts._published").fetchone()
+        comments = con.execute("select table_name, column_name, comment from duckdb_columns() "
+                               "where schema_name = 'marts' and comment is not null").fetchall()
+        table_comment = con.execute("select comment from duckdb_tables() "
+                                    "where table_name = 'fct_cost_allocated_daily'").fetchone()[0]
+    assert record == (second.publish_id, ["rpt_showback_monthly"],
+                      ["fct_cost_allocated_daily", "rpt_showback_monthly", "v_team_totals"])
+    assert comments == [("rpt_showback_monthly", "total_cost", "Showback, USD.")]
+    assert table_comment == "Cost per team and day."
+    # parquet: a new version folder; the unchanged marts are the previous files (hard links), not copies
+    new_version, new_parquet = parquet_state(data_dir)
+    assert new_version.name == second.publish_id != old_version.name and old_version.is_dir()
+    for name in ("fct_cost_allocated_daily.parquet", "v_team_totals.parquet"):
+        assert new_parquet[name] == old_parquet[name]
+        assert (new_version / name).stat().st_nlink == 2
+    assert new_parquet["rpt_showback_monthly.parquet"][0] != old_parquet["rpt_showback_monthly.parquet"][0]
+    assert duckdb.sql(f"select sum(total_cost) from '{new_version}/rpt_showback_monthly.parquet'"
+                      ).fetchone()[0] == 350.0
+    assert duckdb.sql(f"select sum(total_cost) from '{old_version}/rpt_showback_monthly.parquet'"
+                      ).fetchone()[0] == 300.0
+    # the connection opened before the swap still reads the first publication, whole
+    assert held.execute("select publish_id from marts._published").fetchone()[0] == first.publish_id
+    assert held.execute("select sum(total_cost) from marts.rpt_showback_monthly").fetchone()[0] == 300.0
+    held.close()
+    assert not [p for p in (data_dir / "published").iterdir() if p.name.startswith(".")]
+
+
+def test_floating_point_noise_is_no_change_but_a_thousandth_of_a_cent_is(tmp_path):
+    """Two builds of the same deliveries can differ in the last bit of a parallel DOUBLE sum: not a change.
+    A real difference, however small in money, is."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    first = publish_marts(build, data_dir)
+    with duckdb.connect(str(build)) as con:  # the next representable double above each cost
+        assert con.execute("select typeof(effective_cost) from marts.fct_cost_allocated_daily limit 1"
+                           ).fetchone()[0] == "DOUBLE"
+        con.execute("update marts.fct_cost_allocated_daily set effective_cost = nextafter(effective_cost, 1e9)")
+
+    assert publish_marts(build, data_dir).status == "unchanged"
+
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.fct_cost_allocated_daily set effective_cost = effective_cost + 0.00001 "
+                    "where charge_date = date '2026-10-01' and team = 'team-0'")
+    second = publish_marts(build, data_dir)
+
+    assert (second.status, second.changed_tables) == ("published", ["fct_cost_allocated_daily", "v_team_totals"])
+    assert second.publish_id != first.publish_id
+    with open_published(data_dir) as con:
+        total = con.execute("select sum(effective_cost) from marts.fct_cost_allocated_daily").fetchone()[0]
+    assert total == pytest.approx(300.0 + 4 * 0.00001, abs=1e-9)  # 4 rows of team-0 on Oct 1st
+
+
+def test_pruning_an_old_version_keeps_the_files_the_newer_ones_link(tmp_path):
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    versions = [publish_marts(build, data_dir).publish_id]
+    for cost in (110.0, 120.0, 130.0):  # only showback changes; the allocation mart is linked each time
+        with duckdb.connect(str(build)) as con:
+            con.execute(f"update marts.rpt_showback_monthly set total_cost = {cost}")
+        versions.append(publish_marts(build, data_dir).publish_id)
+
+    kept = {p.name for p in (data_dir / "published" / "parquet-versions").iterdir()}
+    assert kept == set(versions[1:])  # KEEP_PARQUET_VERSIONS = 3: the first folder is gone
+    current = data_dir / "published" / PARQUET_LINK / "fct_cost_allocated_daily.parquet"
+    assert current.stat().st_nlink == 3  # the file the first version wrote, still linked by the three kept
+    assert duckdb.sql(f"select round(sum(effective_cost), 6) from '{current}'").fetchone()[0] == 300.0
+    assert duckdb.sql(f"select sum(total_cost) from '{current.parent}/rpt_showback_monthly.parquet'"
+                      ).fetchone()[0] == 390.0
+
+
+def test_a_mart_gone_from_the_build_is_gone_from_the_publication(tmp_path):
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    publish_marts(build, data_dir)
+    with duckdb.connect(str(build)) as con:
+        con.execute("drop view marts.v_team_totals")
+
+    publication = publish_marts(build, data_dir)
+
+    assert (publication.status, publication.method, publication.changed_tables) == ("published", "incremental", [])
+    with open_published(data_dir) as con:
+        tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts' "
+                                            "order by 1").fetchall()]
+    assert tables == ["_published", "fct_cost_allocated_daily", "rpt_showback_monthly"]
+    assert sorted(p.name for p in (data_dir / "published" / PARQUET_LINK).iterdir()) == [
+        "_published.parquet", "fct_cost_allocated_daily.parquet", "rpt_showback_monthly.parquet"]
+
+
+def test_a_file_left_mostly_free_by_a_dropped_mart_is_rewritten_compact(tmp_path):
+    """Copying the current file carries its free blocks along: once they are more than half of it, the
+    next publication writes every mart into a new file instead."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    with duckdb.connect(str(build)) as con:
+        con.execute("create table marts.big as select i, random() as r from range(2000000) t(i)")
+    publish_marts(build, data_dir)
+    with duckdb.connect(str(build)) as con:
+        con.execute("drop table marts.big")
+    dropped = publish_marts(build, data_dir)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{published_path(data_dir)}' as published (read_only)")
+        free, total = con.execute("select free_blocks, total_blocks from pragma_database_size() "
+                                  "where database_name = 'published'").fetchone()
+    size_with_free_blocks = published_path(data_dir).stat().st_size
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.rpt_showback_monthly set total_cost = 110.0")
+
+    compacted = publish_marts(build, data_dir)
+
+    assert (dropped.method, dropped.changed_tables) == ("incremental", []) and free * 2 > total
+    assert (compacted.method, compacted.changed_tables) == ("full", ["rpt_showback_monthly"])
+    assert published_path(data_dir).stat().st_size < size_with_free_blocks / 4
+    assert published_answer(data_dir) == (compacted.publish_id, 330.0, 300.0)
+
+
+def test_a_publication_without_fingerprints_is_replaced_in_full(tmp_path):
+    """A file published before fingerprints were recorded (or by another DuckDB version) is not compared
+    with: the next publish writes every mart, and the one after that finds nothing changed."""
+    data_dir, build = tmp_path / "data", tmp_path / "build" / "warehouse.duckdb"
+    write_build_file(build, 1)
+    first = publish_marts(build, data_dir)
+    with duckdb.connect(str(published_path(data_dir))) as con:  # the layout of earlier releases
+        con.execute("alter table marts._published drop column fingerprints")
+        con.execute("alter table marts._published drop column changed_tables")
+
+    second = publish_marts(build, data_dir)
+    third = publish_marts(build, data_dir)
+
+    assert (second.status, second.method, second.publish_id != first.publish_id) == ("published", "full", True)
+    assert second.changed_tables == ["fct_cost_allocated_daily", "rpt_showback_monthly", "v_team_totals"]
+    assert (third.status, third.publish_id) == ("unchanged", second.publish_id)
+    assert published_answer(data_dir) == (second.publish_id, 300.0, 300.0)
 
 
 # --- the real pipeline: one `finops build` of a small demo organisation, shared with test_report ------

@@ -132,6 +132,7 @@ def test_the_next_build_fails_the_killed_run_removes_its_litter_and_publishes(da
     # a publish killed before its swap, over an earlier publication
     write_build_file(data_dir.parent / "old-build.duckdb", 1)
     first = publish_marts(data_dir.parent / "old-build.duckdb", data_dir)
+    write_build_file(data_dir.parent / "old-build.duckdb", 2)  # changed: an unchanged build publishes nothing
     kill_when_stalled(STALLED_PUBLISH, str(data_dir.parent / "old-build.duckdb"), str(data_dir))
     assert read_publication(data_dir)["publish_id"] == first.publish_id  # the killed publish changed nothing
     landing = data_dir / "landing"
