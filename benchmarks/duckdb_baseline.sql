@@ -14,12 +14,42 @@
 -- Placeholders filled in by run_benchmark.py: {files} (a list of the parquet data files of the
 -- current deliveries), {seeds} (dbt_project/seeds). Amortized cost is the formula of
 -- docs/background.md (AWS's Cloud Intelligence Dashboards); the team tag is resolved as the
--- warehouse does with the seed tag_key_aliases: keys compared lower-case with '-', ' ', ':' as
--- '_' and without a 'user_' prefix, the alias of lowest priority wins (then the lowest key),
--- values trimmed and lower-cased, an empty value is no value.
+-- warehouse does, with the team aliases of the seed tag_key_aliases: keys compared lower-case
+-- with '-', ' ', ':' as '_' and without a 'user_' prefix, the alias of lowest priority wins
+-- (then the lowest key), values trimmed and lower-cased, an empty value is no value.
 
--- One pass over the line items: amortized cost per line item type and the team tag, summed
--- per day, billing account, account, service, charge category and team: the daily roll-up.
+-- The team of each distinct tag map (a bill has millions of lines but thousands of different
+-- maps, and reading a map entry by entry costs far more than a flat column: so the maps are
+-- resolved once each, keyed by their hash, and joined back). NULL: untagged.
+create temp table tag_map_teams as
+with tag_maps as (
+    select hash(resource_tags) as tag_map_key, first(resource_tags) as tags
+    from read_parquet({files})
+    group by tag_map_key
+),
+entries as (
+    select tag_map_key, unnest(map_keys(tags)) as tag_key, unnest(map_values(tags)) as tag_value
+    from tag_maps
+),
+aliases as (
+    select
+        regexp_replace(replace(replace(replace(lower(trim(raw_key)), '-', '_'), ' ', '_'), ':', '_'), '^user_', '')
+            as normalized_key,
+        cast(priority as integer) as priority
+    from read_csv('{seeds}/tag_key_aliases.csv', header = true, all_varchar = true)
+    where taxonomy_key = 'team'
+)
+select entries.tag_map_key, lower(trim(entries.tag_value)) as team
+from entries
+inner join aliases
+    on regexp_replace(replace(replace(replace(lower(trim(entries.tag_key)), '-', '_'), ' ', '_'), ':', '_'),
+                      '^user_', '') = aliases.normalized_key
+where nullif(trim(entries.tag_value), '') is not null
+qualify row_number() over (
+    partition by entries.tag_map_key order by aliases.priority, entries.tag_key, lower(trim(entries.tag_value))) = 1;
+
+-- One pass over the line items: amortized cost per line item type, summed per day, billing
+-- account, account, service, charge category and team: the daily roll-up.
 create temp table daily_costs as
 with line_items as (
     select
@@ -39,18 +69,7 @@ with line_items as (
             when line_item_line_item_type = 'Refund' then 'Adjustment'
             else 'Other'
         end as charge_category,
-        -- the team aliases of the seed tag_key_aliases (team, owner-team, squad, by priority); the
-        -- cheap `contains` first, so that only a line's candidate tags are normalised and ranked
-        list_sort(list_filter(list_transform(
-            list_filter(map_entries(resource_tags),
-                        e -> contains(lower(e.key), 'team') or contains(lower(e.key), 'squad')),
-            e -> {
-                'priority': case regexp_replace(
-                        replace(replace(replace(lower(trim(e.key)), '-', '_'), ' ', '_'), ':', '_'), '^user_', '')
-                    when 'team' then 1 when 'owner_team' then 2 when 'squad' then 3 end,
-                'tag_key': e.key,
-                'team': lower(trim(e.value))}),
-            t -> t.priority is not null and t.team <> ''))[1].team as team,
+        hash(resource_tags) as tag_map_key,
         coalesce(line_item_unblended_cost, 0) as billed_cost,
         case
             when line_item_line_item_type = 'SavingsPlanCoveredUsage'
@@ -68,9 +87,14 @@ with line_items as (
     from read_parquet({files})
 ),
 daily as (
-    select billing_period, charge_date, billing_account_id, account_id, product_code, charge_category, team,
-           count(*) as line_items, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost
+    select
+        line_items.billing_period, line_items.charge_date, line_items.billing_account_id, line_items.account_id,
+        line_items.product_code, line_items.charge_category, tag_map_teams.team,
+        count(*) as line_items, sum(line_items.billed_cost) as billed_cost,
+        sum(line_items.effective_cost) as effective_cost
     from line_items
+    left join tag_map_teams
+        on line_items.tag_map_key = tag_map_teams.tag_map_key
     group by all
 )
 select
