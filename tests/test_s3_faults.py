@@ -22,10 +22,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -36,19 +34,13 @@ from botocore.awsrequest import AWSResponse
 from orchestration.cli import main
 from orchestration.ingestion.errors import IngestionError
 from orchestration.ingestion.landing import load_exports
-from tests.conftest import upload_folder
+from tests.conftest import _free_port, start_moto_server, upload_folder
 from tests.export_builders import cur2_row, write_data_export
 from tests.test_ingestion import landed, two_rows_delivery
 from tests.test_landing_faults import landing_digest
 
 UNCHANGED = "Nothing was loaded from it; what is landed stays as it was."
 MANIFEST = "billing/cur2-export/metadata/BILLING_PERIOD=2024-01/cur2-export-Manifest.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def use_identity(monkeypatch, endpoint: str, key_id: str, secret: str) -> None:
@@ -70,21 +62,7 @@ def iam_s3():
     - metadata_reader: s3:ListBucket, and s3:GetObject on */metadata/* only (so a data file is denied)
     - nobody: no policy at all (so listing is denied)
     """
-    port = _free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto_server did not start")
-            time.sleep(0.1)
+    proc, endpoint = start_moto_server()
     try:
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup",
                            aws_secret_access_key="setup")
