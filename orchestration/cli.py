@@ -481,6 +481,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     pack = write_review_pack(Settings.from_env().data_dir, args.period)
     print(f"Monthly cost review pack for {pack.period}: {pack.path}")
+    for other in pack.others:  # a bill in several currencies: one pack per currency
+        print(f"  and for its costs in another currency: {other}")
     if pack.unavailable:
         print(f"  not available yet in the published warehouse: {', '.join(pack.unavailable)}")
 

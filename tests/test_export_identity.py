@@ -20,6 +20,8 @@ from orchestration.cli import warehouse_summary
 from orchestration.ingestion.discovery import discover_deliveries
 from orchestration.ingestion.landing import load_exports
 from orchestration.ingestion.storage import open_store
+from orchestration.publish import publish_marts
+from orchestration.reports import write_review_pack
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 from tests.export_builders import cur2_row, write_data_export
 from tests.test_allocation import dbt_build
@@ -86,7 +88,8 @@ def two_payer_build(tmp_path_factory):
     settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports))
     load_exports(str(exports), settings.landing_dir)
     dbt_build(DBT_PROJECT_DIR, settings.data_dir, tmp_path / "target",
-              ["+int_line_items_counted_daily", "+int_export_overlaps", "+rpt_allocation_completeness"])
+              ["+int_line_items_counted_daily", "+int_export_overlaps", "+rpt_allocation_completeness",
+               "+rpt_showback_monthly"])
     return settings
 
 
@@ -125,3 +128,18 @@ def test_money_of_two_currencies_is_never_summed_in_the_completeness_mart_or_the
     ]
     evidence = allocation_evidence(two_payer_build.warehouse_path)
     assert list(evidence["billing_period"]) == ["2024-01 EUR", "2024-01 USD", "2024-02 EUR", "2024-02 USD"]
+
+
+def test_a_bill_in_two_currencies_gets_one_review_pack_per_currency(two_payer_build):
+    settings = two_payer_build
+    publish_marts(settings.warehouse_path, settings.data_dir)
+    pack = write_review_pack(settings.data_dir, "2024-02")
+    assert (pack.currency, pack.path.name) == ("USD", "finops-review-2024-02-USD.html")  # the larger bill first
+    assert [p.name for p in pack.others] == ["finops-review-2024-02-EUR.html"]
+    usd, eur = pack.path.read_text(), pack.others[0].read_text()
+    assert "all money in USD" in usd and "This pack covers the costs billed in USD." in usd
+    assert '<a href="finops-review-2024-02-EUR.html">EUR</a>' in usd
+    assert "all money in EUR" in eur and '<a href="finops-review-2024-02-USD.html">USD</a>' in eur
+    # each headline is its own payer's month: 101 USD and 41 EUR, never 142 of anything
+    assert 'billed 101 USD' in usd and 'billed 41 EUR' in eur
+    assert "142" not in usd and "142" not in eur

@@ -34,6 +34,7 @@ def build_review_pack_asset(*, group_name: str = "publish"):
             context.log.warning(f"review pack {pack.period}: sections not available yet: {', '.join(pack.unavailable)}")
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(pack.path)), "billing_period": pack.period,
+            "other_currencies": ", ".join(str(p) for p in pack.others) or "none",
             "sections": len(pack.sections), "not_available": ", ".join(pack.unavailable) or "none"})
 
     return monthly_review_pack

@@ -72,12 +72,16 @@ def periods(con, marts: Marts) -> list[date]:
     return []
 
 
-def currency(con, marts: Marts) -> str:
+def currencies(con, marts: Marts, period: date) -> list[str]:
+    """The billing currencies of ``period``, the one with the most cost first (USD when unknown)."""
     if marts.has("fct_cost_allocated_daily", "billing_currency"):
-        found = con.execute(f"select any_value(billing_currency) from {SCHEMA}.fct_cost_allocated_daily").fetchone()
-        if found and found[0]:
-            return found[0]
-    return "USD"
+        found = [r[0] for r in con.execute(
+            f"""select billing_currency from {SCHEMA}.fct_cost_allocated_daily
+                where billing_period = ? and billing_currency is not null
+                group by 1 order by sum(abs(billed_cost)) desc, 1""", [period]).fetchall()]
+        if found:
+            return found
+    return ["USD"]
 
 
 # --- one function per section; each gets (con, marts, period, prior) and returns its data -------------

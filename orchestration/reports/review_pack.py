@@ -19,7 +19,8 @@ import duckdb
 import jinja2
 import markupsafe
 
-from orchestration.publish import published_path
+from orchestration.ingestion.conform import quote_literal
+from orchestration.publish import SCHEMA, published_path
 from orchestration.reports import charts, queries
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -41,10 +42,15 @@ class ReviewPack:
     period: str
     sections: list[str]
     unavailable: list[str]
+    currency: str = "USD"
+    # the packs of the period's other billing currencies (money in two currencies is never added up)
+    others: tuple[Path, ...] = ()
 
 
-def report_path(data_dir: Path | str, period: str) -> Path:
-    return Path(data_dir) / REPORTS_FOLDER / f"finops-review-{period}.html"
+def report_path(data_dir: Path | str, period: str, currency: str | None = None) -> Path:
+    """The pack of ``period``; with ``currency``, that currency's pack of a bill billed in several."""
+    suffix = f"-{currency}" if currency else ""
+    return Path(data_dir) / REPORTS_FOLDER / f"finops-review-{period}{suffix}.html"
 
 
 def latest_report(data_dir: Path | str) -> Path | None:
@@ -53,7 +59,7 @@ def latest_report(data_dir: Path | str) -> Path | None:
     return max(packs, key=lambda p: p.stat().st_mtime) if packs else None
 
 
-def _open_published(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
+def _open_published(data_dir: Path | str, currency: str | None = None) -> duckdb.DuckDBPyConnection:
     path = published_path(data_dir)
     if not path.exists():
         raise ReportError(f"{path}: nothing is published yet; run `finops build` first")
@@ -62,7 +68,20 @@ def _open_published(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS published (READ_ONLY)")
-    con.execute("USE published")
+    if currency is None:
+        con.execute("USE published")
+        return con
+    # One currency's pack: views named like the marts, over the published marts' rows in that
+    # currency (tables without a currency pass through). The queries read `marts.<table>` as
+    # always; nothing in them can add up two currencies.
+    con.execute(f"CREATE SCHEMA memory.{SCHEMA}")
+    tables = con.execute("""select table_name, bool_or(column_name = 'billing_currency')
+                            from information_schema.columns where table_catalog = 'published'
+                            and table_schema = ? group by 1""", [SCHEMA]).fetchall()
+    for table, has_currency in tables:
+        where = f" where billing_currency = {quote_literal(currency)}" if has_currency else ""
+        con.execute(f'CREATE VIEW memory.{SCHEMA}."{table}" AS SELECT * FROM published.{SCHEMA}."{table}"{where}')
+    con.execute("USE memory")
     return con
 
 
@@ -74,7 +93,11 @@ def default_period(available: list[date], today: date | None = None) -> date:
 
 
 def write_review_pack(data_dir: Path | str, period: str | None = None, *, today: date | None = None) -> ReviewPack:
-    """Write ``$FINOPS_DATA_DIR/reports/finops-review-YYYY-MM.html`` for ``period`` (default: last closed)."""
+    """Write ``$FINOPS_DATA_DIR/reports/finops-review-YYYY-MM.html`` for ``period`` (default: last closed).
+
+    A bill with payers in several currencies gets one pack per currency,
+    ``finops-review-YYYY-MM-<currency>.html``, each naming the others: no figure of a pack
+    adds up money of two currencies. Returns the first; ``others`` are the rest."""
     con = _open_published(data_dir)
     try:
         marts = queries.Marts(con)
@@ -90,20 +113,34 @@ def write_review_pack(data_dir: Path | str, period: str | None = None, *, today:
             if chosen not in available:
                 raise ReportError(f"billing period {period} is not in the published warehouse (published: "
                                   f"{', '.join(p.strftime('%Y-%m') for p in available)})")
-        prior = max((p for p in available if p < chosen), default=None)
-        sections = queries.collect(con, chosen, prior)
-        meta = queries.publication(con) if marts.has("_published") else {}
-        currency = queries.currency(con, marts)
+        currencies = queries.currencies(con, marts, chosen)
     finally:
         con.close()
-    html = render(sections, period=chosen, prior=prior, available=available, publication=meta, currency=currency)
-    out = report_path(data_dir, chosen.strftime("%Y-%m"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return ReviewPack(path=out, period=chosen.strftime("%Y-%m"), sections=[s.key for s in sections],
-                      unavailable=[s.key for s in sections if not s.available])
+    ym = chosen.strftime("%Y-%m")
+    paths = {c: report_path(data_dir, ym, c if len(currencies) > 1 else None) for c in currencies}
+    packs = []
+    for currency in currencies:
+        con = _open_published(data_dir, currency)
+        try:
+            marts = queries.Marts(con)
+            prior = max((p for p in available if p < chosen), default=None)
+            sections = queries.collect(con, chosen, prior)
+            meta = queries.publication(con) if marts.has("_published") else {}
+        finally:
+            con.close()
+        others = [(c, paths[c].name) for c in currencies if c != currency]
+        html = render(sections, period=chosen, prior=prior, available=available, publication=meta,
+                      currency=currency, other_currencies=others)
+        out = paths[currency]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+        packs.append(ReviewPack(path=out, period=ym, sections=[s.key for s in sections],
+                                unavailable=[s.key for s in sections if not s.available], currency=currency))
+    first = packs[0]
+    return ReviewPack(first.path, first.period, first.sections, first.unavailable, first.currency,
+                      tuple(p.path for p in packs[1:]))
 
 
 # --- charts from section data ------------------------------------------------------------------------
@@ -231,7 +268,7 @@ def content_security_policy(script: str) -> str:
 
 
 def render(sections: list[queries.Section], *, period: date, prior: date | None, available: list[date],
-           publication: dict, currency: str) -> str:
+           publication: dict, currency: str, other_currencies: list[tuple[str, str]] = ()) -> str:
     # Always escape: tag values and account names come from bills (select_autoescape(["html"])
     # did not match the .html.j2 name, so they were rendered raw).
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
@@ -262,6 +299,7 @@ def render(sections: list[queries.Section], *, period: date, prior: date | None,
     return template.render(
         period=_ym(period), prior=_ym(prior) if prior else None, periods=[_ym(p) for p in available],
         sections=by_key, order=[s.key for s in sections], charts=svg, currency=currency, headline=headline,
+        other_currencies=list(other_currencies),
         publication=publication, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         status_class={"ok": "ok", "warn": "warn", "breach": "breach"},
         css=(TEMPLATE_DIR / "review_pack.css").read_text(encoding="utf-8"), script=script,
