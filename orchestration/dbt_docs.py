@@ -59,7 +59,8 @@ def generate_docs(data_dir: Path | str, manifest: dict | None = None) -> tuple[P
     was made from, given its ``manifest``)."""
     target = docs_index(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stamp = target.with_name(".index.project-digest")
+    # beside the folder, not in it: the folder holds the page alone (it is what users publish)
+    stamp = target.parent.with_name(f".{DOCS_FOLDER}.project-digest")
     digest = project_digest(manifest) if manifest is not None else None
     if digest and target.exists() and stamp.exists() and stamp.read_text() == digest:
         return target, False

@@ -54,7 +54,8 @@ def test_demo_output_fits_one_screen(demo):
     assert "Loaded 3 billing period(s)" in completed.stdout
     # one progress line per stage, ticked
     for stage in [f"landing billing period {p}" for p in default_demo_periods()] + [
-            "dbt build: seeds, models and their tests", "routing cost alerts", "publishing the marts for BI",
+            "dbt build: seeds (configuration) and their tests", "dbt build: models and their tests",
+            "routing cost alerts", "publishing the marts for BI",
             "writing the review pack", "dbt docs (static site)"]:
         assert any(stage in line and "✓" in line for line in lines), (stage, completed.stdout)
 
@@ -134,6 +135,13 @@ def test_dbt_docs_are_published_beside_the_review_pack(demo):
     page = index.read_text()
     assert "rpt_showback_monthly" in page and "is_closed_period" in page
     assert list(index.parent.iterdir()) == [index]  # dbt's artifacts stayed in a temporary folder
+    # generated once per project: a second build of the same project keeps the page
+    from orchestration.dbt_docs import generate_docs, project_digest
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    assert (index.parent.parent / ".dbt-docs.project-digest").read_text() == project_digest(manifest)
+    assert generate_docs(data_dir, manifest) == (index, False)
 
 
 def test_demo_runs_are_tagged_as_demo_and_the_summary_names_scripts_ui(demo):
