@@ -1,8 +1,12 @@
-{#- The cost each unit-metric scope can divide: the whole bill, a team, a product, a service category. -#}
+{#- The cost each unit-metric scope can divide: the whole bill, a team, a product, a service category.
+    Incremental per billing period (macros/incremental/billing_periods.sql): a month's scopes come
+    from that month's allocated costs alone. -#}
+{{ config(**billing_period_incremental_config()) }}
 
 with allocated as (
 
     select * from {{ ref('int_cost_allocated_daily') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
