@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -34,35 +35,45 @@ from orchestration.settings import DBT_PROJECT_DIR, Settings
 PERIODS = ["2026-07", "2026-08", "2026-09"]
 
 
-def period_hashes(warehouse: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """Per table with a billing_period column (intermediate and marts): per period, (rows, sum of row hashes).
+def period_snapshot(warehouse: Path) -> dict[str, dict[str, object]]:
+    """Per table with a billing_period column (intermediate and marts), per period: what must not change.
 
-    A period-incremental table's rows are hashed as stored: the months a run is not for are not
-    written at all, so they must stay byte-identical. The small whole-history tables are written
-    anew by every run; DuckDB's parallel sums may then differ in the last bit of a double, so
-    their doubles are hashed rounded to 6 decimals."""
+    A period-incremental table's rows as stored, as (rows, sum of row hashes): the months a run is
+    not for are not written at all, so they must stay byte-identical. The small whole-history
+    tables are written anew by every run, and DuckDB's parallel sums may then differ in the last
+    bit of a double: their rows themselves, compared with a tolerance of 1e-9 (see rows_equal)."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     incremental = {n["alias"] for n in manifest["nodes"].values()
                    if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"}
-    hashes = {}
+    assert {"int_line_items_aggregated_daily", "int_cost_allocated_daily", "int_costs_by_scope_monthly"} <= incremental
+    snapshot = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute("""select table_schema, table_name from information_schema.columns
                                 where column_name = 'billing_period' and table_schema in ('intermediate', 'marts')
                                 group by all order by all""").fetchall()
         for schema, table in tables:
             if table in incremental:
-                row = "hash(t)"
+                snapshot[f"{schema}.{table}"] = {period: (rows, digest) for period, rows, digest in con.execute(
+                    f"select strftime(billing_period, '%Y-%m'), count(*), sum(hash(t)::hugeint) "
+                    f"from {schema}.{table} t group by 1").fetchall()}
             else:
-                columns = con.execute("select column_name, data_type from information_schema.columns "
-                                      "where table_schema = ? and table_name = ? order by ordinal_position",
-                                      [schema, table]).fetchall()
-                row = "hash(" + ", ".join(f'round("{c}", 6)' if t == "DOUBLE" else f'"{c}"'
-                                          for c, t in columns) + ")"
-            hashes[f"{schema}.{table}"] = {period: (rows, digest) for period, rows, digest in con.execute(
-                f"select strftime(billing_period, '%Y-%m'), count(*), sum({row}::hugeint) "
-                f"from {schema}.{table} t group by 1").fetchall()}
-    assert {"int_line_items_aggregated_daily", "int_cost_allocated_daily", "int_costs_by_scope_monthly"} <= incremental
-    return hashes
+                by_period: dict[str, list] = {}
+                for row in con.execute(f"select strftime(billing_period, '%Y-%m') as _period, * "
+                                       f"from {schema}.{table} order by all").fetchall():
+                    by_period.setdefault(row[0], []).append(row[1:])
+                snapshot[f"{schema}.{table}"] = by_period
+    return snapshot
+
+
+def rows_equal(a, b) -> bool:
+    """Equal rows; floats equal to 1e-9 (relative or absolute)."""
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and a and isinstance(a[0], int):
+        return a == b  # (rows, digest) of an incremental table: exactly
+    if not isinstance(a, list) or not isinstance(b, list) or len(a) != len(b):
+        return a == b
+    return all(len(x) == len(y) and all(
+        math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9) if isinstance(u, float) and isinstance(v, float) else u == v
+        for u, v in zip(x, y)) for x, y in zip(a, b))
 
 
 def money_per_period(warehouse: Path, table: str) -> dict[str, tuple]:
@@ -113,7 +124,7 @@ def test_nothing_changed_is_up_to_date_and_runs_no_warehouse_job(warehouse, capf
 
 def test_a_new_delivery_of_the_last_month_rebuilds_that_month_alone(warehouse, tmp_path):
     settings, exports = warehouse
-    before = period_hashes(settings.warehouse_path)
+    before = period_snapshot(settings.warehouse_path)
     # another execution of September (seed 6): new files, new totals
     redelivered = write_sample_exports(exports, periods=["2026-09"], rows_per_period=900, seed=6)
     run_build(settings)
@@ -122,12 +133,12 @@ def test_a_new_delivery_of_the_last_month_rebuilds_that_month_alone(warehouse, t
              if tags.get("dagster/asset_partition_range_start") == "2026-09"][:1]
     assert run["dagster/asset_partition_range_end"] == "2026-09"
     assert "finops/dbt_full_refresh" not in run
-    after = period_hashes(settings.warehouse_path)
+    after = period_snapshot(settings.warehouse_path)
     assert set(after) == set(before)
     for table in before:
         for period in ("2026-07", "2026-08"):
-            assert after[table].get(period) == before[table].get(period), f"{table} {period} was rewritten"
-    changed = [table for table in before if after[table].get("2026-09") != before[table].get("2026-09")]
+            assert rows_equal(after[table].get(period), before[table].get(period)), f"{table} {period} was rewritten"
+    changed = [table for table in before if not rows_equal(after[table].get("2026-09"), before[table].get("2026-09"))]
     assert "intermediate.int_line_items_aggregated_daily" in changed and "marts.rpt_showback_monthly" in changed
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
