@@ -163,7 +163,7 @@ def collect_alerts(warehouse_path: Path, dagster_url: str) -> tuple[list[Alert],
                 select strftime(b.billing_period, '%Y-%m'), b.team, b.forecast_cost, b.budget, b.projected_variance,
                        w.webhook_url
                 from marts.fct_budget_forecast_monthly b left join {webhooks} w on b.team = w.team
-                where b.budget is not null and b.forecast_cost > b.budget
+                where b.is_over_budget  -- the budget KPI counts the same flag
                 order by 1, 2""").fetchall()
             url = _asset_url(dagster_url, BUDGETS_TABLE)
             for period, team, forecast, budget, variance, hook in rows:

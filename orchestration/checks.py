@@ -12,15 +12,15 @@ verdict into an ``AssetCheckResult``.  Nothing here re-implements a dbt test:
   ``marts.rpt_allocation_completeness``: allocated billed/effective totals equal
   the canonical line items within 0.01, no NULL allocation dimension, shared
   pools fully distributed.  Blocking (ERROR).
-* ``untagged_spend`` — per billing period, ``untagged_cost_pct`` is at most its
-  KPI target.  WARN: a KPI never stops the pipeline.
+* ``untagged_spend`` — per billing period, the KPI ``untagged_cost_pct`` (untagged share
+  of taggable spend, fct_finops_kpis_monthly) is at most its target.  WARN: a KPI never
+  stops the pipeline.
 
 Validation results and Data Docs go under ``$FINOPS_DATA_DIR`` (``docs/`` for
 the HTML), so the repo only holds the suites and their wiring.
 """
 
 
-import csv
 import logging
 import os
 import warnings
@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.ingestion.profile import profile_landing_file
-from orchestration.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from orchestration.settings import EXPECTATIONS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ UNTAGGED_SUITE = "untagged_spend"
 SUITES = (LANDING_SUITE, ALLOCATION_SUITE, UNTAGGED_SUITE)
 # The column that names the failing row in a suite's evidence (shown in check results).
 ROW_ID_COLUMN = {LANDING_SUITE: "export", ALLOCATION_SUITE: "billing_period", UNTAGGED_SUITE: "billing_period"}
-UNTAGGED_KPI = "untagged_cost_pct"
 
 
 
@@ -92,9 +91,10 @@ def landing_profile(landing_dir: Path, format_name: str, billing_period: str) ->
 
 
 def allocation_evidence(warehouse_path: Path) -> pd.DataFrame:
-    """marts.rpt_allocation_completeness (one row per billing period and currency), with the untagged
-    target resolved. A failure names its row by ``billing_period``: the period, followed by the
-    currency when the bill has more than one."""
+    """marts.rpt_allocation_completeness (one row per billing period and currency). Its
+    untagged_cost_pct and untagged_cost_target_pct are the KPI's value and target from
+    fct_finops_kpis_monthly (one definition, the semantic layer). A failure names its row by
+    ``billing_period``: the period, followed by the currency when the bill has more than one."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         frame = con.execute("""
             select strftime(billing_period, '%Y-%m')
@@ -102,30 +102,9 @@ def allocation_evidence(warehouse_path: Path) -> pd.DataFrame:
                                then ' ' || coalesce(billing_currency, '?') else '' end as billing_period,
                    * exclude (billing_period)
             from marts.rpt_allocation_completeness order by billing_period, billing_currency""").df()
-        target = kpi_target(con, UNTAGGED_KPI)
-    if target is not None:
-        frame["untagged_cost_target_pct"] = target
+    # a period without taggable spend has no untagged share (the KPI is no_data): nothing to flag
+    frame["untagged_cost_pct"] = frame["untagged_cost_pct"].fillna(0.0)
     return frame
-
-
-def kpi_target(con: duckdb.DuckDBPyConnection, kpi_name: str) -> float | None:
-    """The target of ``kpi_name`` from the kpi_targets seed when it is built (else None: the dbt var default)."""
-    exists = con.execute("""select count(*) from information_schema.tables
-                            where table_schema = 'config' and table_name = 'kpi_targets'""").fetchone()[0]
-    if exists:
-        columns = {r[0] for r in con.execute("describe config.kpi_targets").fetchall()}
-        if {"kpi_name", "target"} <= columns:
-            row = con.execute("select target from config.kpi_targets where kpi_name = ?", [kpi_name]).fetchone()
-            return float(row[0]) if row and row[0] is not None else None
-        return None
-    # before the first build of the seed: read the file analysts edit
-    seed = DBT_PROJECT_DIR / "seeds" / "kpi_targets.csv"
-    if seed.exists():
-        with open(seed, newline="") as handle:
-            for record in csv.DictReader(handle):
-                if record.get("kpi_name") == kpi_name and record.get("target"):
-                    return float(record["target"])
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -361,15 +361,27 @@ def warehouse_summary(settings: Settings) -> str:
     """Per billing period and currency: line items, billed and amortized cost, untagged and unallocated shares.
 
     Money of payers billed in different currencies is never added up: each currency has its
-    own rows and its own total (rpt_allocation_completeness is per period × currency).
+    own rows and its own total (rpt_allocation_completeness is per period × currency). The two
+    shares are the KPIs untagged_cost_pct and allocation_coverage_pct of fct_finops_kpis_monthly
+    (the semantic layer's definitions); a total line re-aggregates them from their numerators
+    and denominators, never by averaging percentages.
     """
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute("""
-            select strftime(billing_period, '%Y-%m'), coalesce(billing_currency, '?'), line_item_count,
-                   canonical_billed_cost, canonical_effective_cost, untagged_billed_cost, unallocated_billed_cost
-            from marts.rpt_allocation_completeness order by billing_currency, billing_period
+            select strftime(c.billing_period, '%Y-%m'), coalesce(c.billing_currency, '?'), c.line_item_count,
+                   c.canonical_billed_cost, c.canonical_effective_cost,
+                   coalesce(untagged.numerator, 0), coalesce(untagged.denominator, 0),
+                   coalesce(allocated.denominator - allocated.numerator, 0), coalesce(allocated.denominator, 0)
+            from marts.rpt_allocation_completeness c
+            left join marts.fct_finops_kpis_monthly untagged
+                on untagged.kpi_name = 'untagged_cost_pct' and untagged.billing_period = c.billing_period
+                and untagged.billing_currency is not distinct from c.billing_currency
+            left join marts.fct_finops_kpis_monthly allocated
+                on allocated.kpi_name = 'allocation_coverage_pct' and allocated.billing_period = c.billing_period
+                and allocated.billing_currency is not distinct from c.billing_currency
+            order by c.billing_currency, c.billing_period
         """).fetchall()
     lines = [f"  {'period':<8} {'currency':<8} {'line items':>12} {'billed':>16} "
              f"{'amortized':>16} {'untagged':>9} {'unallocated':>12}"]
@@ -380,16 +392,18 @@ def warehouse_summary(settings: Settings) -> str:
         if len(of_currency) > 1:
             totals = [sum(column) for column in zip(*(row[2:] for row in of_currency))]
             lines.append(_summary_line("total", currency, *totals))
+    lines.append("  untagged = share of taggable spend without its team tag; unallocated = share of amortized cost "
+                 "with no team (KPIs untagged_cost_pct, allocation_coverage_pct)")
     return "\n".join(lines)
 
 
 def _summary_line(label: str, currency: str, items: int, billed: float, amortized: float, untagged: float,
-                  unallocated: float) -> str:
-    def share(part: float) -> str:
-        return f"{100 * part / billed:.1f}%" if billed else "-"
+                  taggable: float, unallocated: float, allocatable: float) -> str:
+    def share(part: float, whole: float) -> str:
+        return f"{100 * part / whole:.1f}%" if whole else "-"
 
-    return (f"  {label:<8} {currency:<8} {items:>12,} {billed:>16,.2f} {amortized:>16,.2f} {share(untagged):>9} "
-            f"{share(unallocated):>12}")
+    return (f"  {label:<8} {currency:<8} {items:>12,} {billed:>16,.2f} {amortized:>16,.2f} "
+            f"{share(untagged, taggable):>9} {share(unallocated, allocatable):>12}")
 
 
 def concern_lines(settings: Settings) -> list[str]:

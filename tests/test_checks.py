@@ -74,15 +74,6 @@ def test_untagged_spend_is_compared_with_the_kpi_target(tmp_path):
     assert not outcome.success and outcome.failing_rows == [PERIOD]
 
 
-def test_kpi_target_comes_from_the_kpi_targets_seed_when_it_is_built(tmp_path):
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        before = checks.kpi_target(con, "untagged_cost_pct")  # the seed file when it exists, else None
-        assert before is None or isinstance(before, float)
-        con.execute("create schema config")
-        con.execute("create table config.kpi_targets as select 'untagged_cost_pct' as kpi_name, 5.0 as target")
-        assert checks.kpi_target(con, "untagged_cost_pct") == 5.0
-
-
 # ---------------------------------------------------------------------------------------------
 # End to end: the checks run in the same Dagster jobs `finops build` runs
 # ---------------------------------------------------------------------------------------------

@@ -198,15 +198,18 @@ def unit_costs(con, marts: Marts, period: date, prior: date | None) -> dict:
 
 
 def kpis(con, marts: Marts, period: date, prior: date | None) -> dict:
+    """The KPI rows as fct_finops_kpis_monthly has them (values of the semantic layer's metrics)."""
     marts.require({"fct_finops_kpis_monthly": ("billing_period", "kpi_name", "value", "target", "status", "unit")})
-    extra = "k.description" if marts.has("fct_finops_kpis_monthly", "description") else "null as description"
-    return {"rows": rows(con, f"""
+    extra = ", ".join(f"k.{column}" if marts.has("fct_finops_kpis_monthly", column) else f"null as {column}"
+                      for column in ("description", "status_label"))
+    rows_ = rows(con, f"""
         select k.kpi_name, k.value, k.target, k.status, k.unit, p.value as prior_value, {extra}
         from {SCHEMA}.fct_finops_kpis_monthly k
         left join {SCHEMA}.fct_finops_kpis_monthly p on p.kpi_name = k.kpi_name and p.billing_period = ?
         where k.billing_period = ?
         order by case k.status when 'breach' then 0 when 'warn' then 1 else 2 end, k.kpi_name""",
-        [prior, period])}
+        [prior, period])
+    return {"rows": rows_, "by_name": {r["kpi_name"]: r for r in rows_}}
 
 
 def maturity(con, marts: Marts, period: date, prior: date | None) -> dict:
@@ -217,32 +220,44 @@ def maturity(con, marts: Marts, period: date, prior: date | None) -> dict:
 
 
 def untagged_by_account(con, marts: Marts, period: date, prior: date | None) -> dict:
-    """Cost not allocated by its own tag (same definition as rpt_showback_monthly.untagged_cost_pct), by account."""
-    marts.require({"fct_cost_allocated_daily": ("billing_period", "sub_account_id", "allocation_method",
+    """Untagged taggable cost to fix first, by account and service (fct_tag_coverage_monthly: the
+    rows the KPI untagged_cost_pct counts), leaving out pools split as shared by design and
+    negative rows; credits and refunds are listed apart, never as problems."""
+    marts.require({"fct_tag_coverage_monthly": ("billing_period", "sub_account_id", "service_name",
+                                                "charge_category", "tag_status", "is_shared_by_design",
                                                 "effective_cost")})
     has_accounts = marts.has("dim_accounts", "account_id", "account_name", "default_team", "default_owner")
     names = ("a.account_name, a.default_team, a.default_owner" if has_accounts
              else "null as account_name, null as default_team, null as default_owner")
     join = f"left join {SCHEMA}.dim_accounts a on a.account_id = u.sub_account_id" if has_accounts else ""
-    return {"rows": rows(con, f"""
-        with by_account as (
-            select sub_account_id,
-                   sum(effective_cost) as account_cost,
-                   sum(case when allocation_method <> 'tag' then effective_cost else 0 end) as untagged_cost,
-                   sum(case when allocation_method = 'unallocated' then effective_cost else 0 end) as unallocated_cost,
-                   sum(case when allocation_method = 'account_default' then effective_cost else 0 end)
-                       as account_default_cost,
-                   sum(case when allocation_method = 'rule' then effective_cost else 0 end) as rule_cost,
-                   sum(case when allocation_method = 'shared_split' then effective_cost else 0 end) as shared_cost
-            from {SCHEMA}.fct_cost_allocated_daily where billing_period = ?
+    to_fix = rows(con, f"""
+        with by_account_service as (
+            select sub_account_id, service_name, sum(effective_cost) as untagged_cost
+            from {SCHEMA}.fct_tag_coverage_monthly
+            where billing_period = ? and tag_status = 'untagged' and not is_shared_by_design
+            group by sub_account_id, service_name
+        ),
+        account_taggable as (
+            select sub_account_id, sum(effective_cost) as taggable_cost
+            from {SCHEMA}.fct_tag_coverage_monthly
+            where billing_period = ? and tag_status <> 'not_taggable'
             group by sub_account_id
         )
-        select u.sub_account_id as account_id, {names}, u.untagged_cost, u.unallocated_cost,
-               u.account_default_cost, u.rule_cost, u.shared_cost, u.account_cost,
-               case when u.account_cost <> 0 then 100.0 * u.untagged_cost / u.account_cost end as untagged_pct
-        from by_account u {join}
-        where u.untagged_cost <> 0
-        order by u.untagged_cost desc, u.sub_account_id""", [period])}
+        select u.sub_account_id as account_id, {names}, u.service_name, u.untagged_cost, t.taggable_cost,
+               case when t.taggable_cost > 0 then 100.0 * u.untagged_cost / t.taggable_cost end as untagged_pct
+        from by_account_service u
+        left join account_taggable t on t.sub_account_id = u.sub_account_id
+        {join}
+        where u.untagged_cost > 0.005
+        order by u.untagged_cost desc, u.sub_account_id, u.service_name""", [period, period])
+    credits = rows(con, f"""
+        select sub_account_id as account_id, charge_category, sum(effective_cost) as cost
+        from {SCHEMA}.fct_tag_coverage_monthly
+        where billing_period = ? and charge_category in ('Credit', 'Adjustment')
+        group by sub_account_id, charge_category
+        having sum(effective_cost) <> 0
+        order by cost, account_id""", [period])
+    return {"rows": to_fix, "credits": credits}
 
 
 SECTIONS = [
@@ -255,7 +270,7 @@ SECTIONS = [
     ("unit_costs", "Unit costs", unit_costs),
     ("kpis", "KPIs against targets", kpis),
     ("maturity", "Maturity scorecard", maturity),
-    ("untagged", "Untagged spend by account", untagged_by_account),
+    ("untagged", "Untagged spend to fix first", untagged_by_account),
 ]
 
 

@@ -232,8 +232,9 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
     untagged = sections["untagged"]
     if untagged.available and untagged.data["rows"]:
         out["untagged"] = charts.hbar_chart(
-            [(f'{r["account_name"] or r["account_id"]}', r["untagged_cost"]) for r in untagged.data["rows"][:12]],
-            title="Untagged cost by account (top 12)", unit=currency, colour=charts.PALETTE[1])
+            [(f'{r["account_name"] or r["account_id"]} · {r["service_name"]}', r["untagged_cost"])
+             for r in untagged.data["rows"][:12]],
+            title="Untagged taggable cost by account and service (top 12)", unit=currency, colour=charts.PALETTE[1])
     return out
 
 
@@ -277,8 +278,7 @@ def render(sections: list[queries.Section], *, period: date, prior: date | None,
     env.filters.update(money=_money, pct=_pct, number=_number)
     by_key = {s.key: s for s in sections}
     svg = _charts(by_key, currency)
-    showback = by_key["showback"]
-    headline = dict.fromkeys(("effective", "billed", "prior", "change_pct", "shared_pct", "anomalies"))
+    headline = dict.fromkeys(("effective", "billed", "prior", "change_pct"))
     if by_key["cost_trend"].available:
         monthly = {r["billing_period"]: r for r in by_key["cost_trend"].data["monthly"]}
         current = monthly.get(period, {})
@@ -289,11 +289,10 @@ def render(sections: list[queries.Section], *, period: date, prior: date | None,
                                    / abs(before["effective_cost"])
                                    if current.get("effective_cost") is not None and before.get("effective_cost")
                                    else None)})
-    if showback.available:
-        rows = showback.data["rows"]
-        total = sum(r["total_cost"] or 0 for r in rows)
-        headline["shared_pct"] = 100.0 * sum(r["shared_cost"] or 0 for r in rows) / total if total else None
-    headline["anomalies"] = len(by_key["anomalies"].data["rows"]) if by_key["anomalies"].available else None
+    # The KPI cards show the KPI rows themselves (fct_finops_kpis_monthly): one number per measure.
+    kpi_rows = by_key["kpis"].data.get("by_name", {}) if by_key["kpis"].available else {}
+    headline["kpis"] = {name: kpi_rows.get(name) for name in
+                        ("untagged_cost_pct", "shared_cost_pct", "teams_over_budget", "anomaly_count")}
     template = env.get_template("review_pack.html.j2")
     script = (TEMPLATE_DIR / "review_pack.js").read_text(encoding="utf-8")
     return template.render(

@@ -5,6 +5,7 @@
     0 when it had no cost), and 'unallocated' is a row of its own (0 when all
     was allocated), so the report always adds up to the bill.
 -#}
+-- depends_on: {{ ref('fct_tag_coverage_monthly') }}
 
 with allocated as (
 
@@ -24,6 +25,14 @@ team_budgets as (
 
 ),
 
+team_tagging as (
+
+    -- the team's untagged share of its taggable spend: the KPI untagged_cost_pct per team
+    -- (semantic layer), not a second definition
+    {{ semantic_metric_values(['untagged_cost_pct'], ['billing_period', 'billing_currency', 'team']) | indent(4) }}
+
+),
+
 team_costs as (
 
     select
@@ -33,8 +42,7 @@ team_costs as (
         sum(case when allocation_method <> 'shared_split' then effective_cost else 0 end) as direct_cost,
         sum(case when allocation_method = 'shared_split' then effective_cost else 0 end) as shared_cost,
         sum(effective_cost) as total_cost,
-        sum(billed_cost) as billed_cost,
-        sum(case when allocation_method <> 'tag' then effective_cost else 0 end) as not_tag_allocated_cost
+        sum(billed_cost) as billed_cost
     from allocated
     group by billing_period, billing_currency, team
 
@@ -72,8 +80,7 @@ team_periods as (
         coalesce(team_costs.direct_cost, 0) as direct_cost,
         coalesce(team_costs.shared_cost, 0) as shared_cost,
         coalesce(team_costs.total_cost, 0) as total_cost,
-        coalesce(team_costs.billed_cost, 0) as billed_cost,
-        coalesce(team_costs.not_tag_allocated_cost, 0) as not_tag_allocated_cost
+        coalesce(team_costs.billed_cost, 0) as billed_cost
     from team_spine
     left join team_costs
         on team_spine.billing_period = team_costs.billing_period
@@ -111,16 +118,17 @@ final as (
         end as change_pct,
         team_budgets.budget,
         with_prior_period.total_cost - team_budgets.budget as budget_variance,
-        case
-            when with_prior_period.total_cost = 0 then null
-            else 100.0 * with_prior_period.not_tag_allocated_cost / with_prior_period.total_cost
-        end as untagged_cost_pct,
+        team_tagging.untagged_cost_pct,
         with_prior_period.billing_currency
     from with_prior_period
     left join team_budgets
         on with_prior_period.billing_period = team_budgets.billing_period
         and with_prior_period.team = team_budgets.team
         and with_prior_period.billing_currency = team_budgets.billing_currency
+    left join team_tagging
+        on with_prior_period.billing_period = team_tagging.billing_period
+        and with_prior_period.billing_currency is not distinct from team_tagging.billing_currency
+        and with_prior_period.team = team_tagging.team
 
 )
 

@@ -63,6 +63,9 @@ final as (
         current_snapshot.forecast_low,
         current_snapshot.forecast_high,
         team_budgets.budget,
+        -- the one definition of "over budget": the budget KPI's team count, the budget alerts
+        -- and the review pack read this flag
+        coalesce(current_snapshot.forecast_cost > team_budgets.budget, false) as is_over_budget,
         current_snapshot.forecast_cost - team_budgets.budget as projected_variance,
         100 * (current_snapshot.forecast_cost - team_budgets.budget) / nullif(team_budgets.budget, 0)
             as projected_variance_pct,

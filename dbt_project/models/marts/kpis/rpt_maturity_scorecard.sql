@@ -1,6 +1,6 @@
 {#-
     Where the data says the practice stands on the operating model's crawl/walk/run table,
-    per billing period and capability. Each level is earned by evidence in the warehouse;
+    per billing period, currency and capability. Each level is earned by evidence in the warehouse;
     thresholds come from seed kpi_targets (target = walk, run_target = run) so the scorecard
     and the KPI statuses never disagree:
       allocation     walk: allocation_coverage_pct >= walk; run: >= run and a shared-cost split in place
@@ -51,6 +51,7 @@ kpi_values as (
 
     select
         kpis.billing_period,
+        kpis.billing_currency,
         {% for kpi in ['allocation_coverage_pct', 'untagged_cost_pct', 'shared_cost_pct', 'commitment_coverage_pct',
                        'commitment_utilization_pct', 'forecast_accuracy_pct'] -%}
         max(case when kpis.kpi_name = '{{ kpi }}' then kpis.value end) as {{ kpi }},
@@ -61,7 +62,7 @@ kpi_values as (
     from kpis
     inner join targets
         on kpis.kpi_name = targets.kpi_name
-    group by kpis.billing_period
+    group by kpis.billing_period, kpis.billing_currency
 
 ),
 
@@ -70,6 +71,7 @@ team_evidence as (
     -- teams with cost in the period (not 'unallocated'), and what the configuration says about them
     select
         budget_forecast.billing_period,
+        budget_forecast.billing_currency,
         count(*) as teams_with_cost,
         sum(case when budget_forecast.budget is not null then 1 else 0 end) as teams_with_budget,
         sum(case when nullif(trim(teams.alert_channel), '') is not null then 1 else 0 end) as teams_with_alert_channel,
@@ -81,7 +83,7 @@ team_evidence as (
         on budget_forecast.team = teams.team
     where budget_forecast.team <> 'unallocated'
         and budget_forecast.month_to_date_cost <> 0
-    group by budget_forecast.billing_period
+    group by budget_forecast.billing_period, budget_forecast.billing_currency
 
 ),
 
@@ -89,9 +91,10 @@ unit_evidence as (
 
     select
         billing_period,
+        billing_currency,
         sum(case when cost_per_unit is not null then 1 else 0 end) as unit_metrics_computed
     from unit_costs
-    group by billing_period
+    group by billing_period, billing_currency
 
 ),
 
@@ -107,8 +110,12 @@ evidence as (
         coalesce(team_evidence.teams_with_chargeback, 0) as teams_with_chargeback,
         coalesce(unit_evidence.unit_metrics_computed, 0) as unit_metrics_computed
     from kpi_values
-    left join team_evidence on kpi_values.billing_period = team_evidence.billing_period
-    left join unit_evidence on kpi_values.billing_period = unit_evidence.billing_period
+    left join team_evidence
+        on kpi_values.billing_period = team_evidence.billing_period
+        and kpi_values.billing_currency = team_evidence.billing_currency
+    left join unit_evidence
+        on kpi_values.billing_period = unit_evidence.billing_period
+        and kpi_values.billing_currency = unit_evidence.billing_currency
 
 ),
 
@@ -118,13 +125,14 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'allocation' as capability,
         case
             when allocation_coverage_pct >= allocation_coverage_pct_run and shared_cost_pct > 0 then 'run'
             when allocation_coverage_pct >= allocation_coverage_pct_walk then 'walk'
             else 'crawl'
         end as level,
-        'allocated ' || {{ pct.format('allocation_coverage_pct') }} || '% of billed cost (walk >= '
+        'allocated ' || {{ pct.format('allocation_coverage_pct') }} || '% of effective cost (walk >= '
             || {{ pct.format('allocation_coverage_pct_walk') }} || '%, run >= '
             || {{ pct.format('allocation_coverage_pct_run') }} || '% with a shared-cost split); untagged '
             || {{ pct.format('untagged_cost_pct') }} || '%, shared split '
@@ -135,6 +143,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'visibility' as capability,
         case
             when allocation_coverage_pct >= allocation_coverage_pct_walk - allocation_coverage_pct_tolerance
@@ -152,6 +161,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'anomalies' as capability,
         case
             when teams_with_cost > 0 and teams_with_alert_channel = teams_with_cost then 'walk'
@@ -166,6 +176,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'commitments' as capability,
         case
             when commitment_coverage_pct >= commitment_coverage_pct_run
@@ -186,6 +197,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'cadence' as capability,
         case
             when teams_with_cost > 0 and teams_with_budget = teams_with_cost
@@ -203,6 +215,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'accountability' as capability,
         case
             when teams_with_cost > 0 and teams_with_accountability = teams_with_cost and teams_with_chargeback > 0
@@ -220,6 +233,7 @@ scored as (
 
     select
         billing_period,
+        billing_currency,
         'ownership' as capability,
         case
             when teams_with_cost > 0 and teams_with_owner = teams_with_cost then 'walk'

@@ -19,6 +19,15 @@ allocated as (
 
 ),
 
+untagged_kpi as (
+
+    -- the untagged share is the KPI's value (one definition: the semantic layer), with its target
+    select billing_period, billing_currency, value, numerator, denominator, target
+    from {{ ref('fct_finops_kpis_monthly') }}
+    where kpi_name = 'untagged_cost_pct'
+
+),
+
 shared_cost_pools as (
 
     select * from {{ ref('int_shared_cost_pools') }}
@@ -43,8 +52,7 @@ canonical_totals as (
         billing_currency,
         sum(line_item_count) as line_item_count,
         sum(billed_cost) as canonical_billed_cost,
-        sum(effective_cost) as canonical_effective_cost,
-        sum(case when is_untagged or tag_team is null then billed_cost else 0 end) as untagged_billed_cost
+        sum(effective_cost) as canonical_effective_cost
     from line_items
     group by billing_period, billing_currency
 
@@ -90,15 +98,11 @@ final as (
         -- but not split out to teams
         coalesce(shared_pool_totals.shared_pool_billed_cost, 0)
             - coalesce(allocated_totals.shared_split_billed_cost, 0) as undistributed_shared_cost,
-        canonical_totals.untagged_billed_cost,
         coalesce(allocated_totals.unallocated_billed_cost, 0) as unallocated_billed_cost,
-        -- a line the allocation left 'unallocated' has no team tag either, so the
-        -- line-level count covers both
-        case
-            when canonical_totals.canonical_billed_cost = 0 then 0
-            else 100.0 * canonical_totals.untagged_billed_cost / canonical_totals.canonical_billed_cost
-        end as untagged_cost_pct,
-        cast({{ var('untagged_cost_target_pct', 10.0) }} as double) as untagged_cost_target_pct
+        untagged_kpi.numerator as untagged_taggable_cost,
+        untagged_kpi.denominator as taggable_cost,
+        untagged_kpi.value as untagged_cost_pct,
+        untagged_kpi.target as untagged_cost_target_pct
     from canonical_totals
     left join allocated_totals
         on canonical_totals.billing_period = allocated_totals.billing_period
@@ -106,6 +110,9 @@ final as (
     left join shared_pool_totals
         on canonical_totals.billing_period = shared_pool_totals.billing_period
         and canonical_totals.billing_currency is not distinct from shared_pool_totals.billing_currency
+    left join untagged_kpi
+        on canonical_totals.billing_period = untagged_kpi.billing_period
+        and canonical_totals.billing_currency is not distinct from untagged_kpi.billing_currency
 
 )
 
