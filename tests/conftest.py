@@ -93,3 +93,22 @@ def samples_dir() -> Path:
     if not folder.is_dir():
         pytest.skip(f"real billing samples not found at {folder}; set {SAMPLES_ENV} to run them")
     return folder
+
+
+# Enough line items a month for the generated cost spike to clear the anomaly floor
+# (var anomaly_min_cost, 25 USD), so there are alerts to summarise.
+DEMO_ROWS = 20_000
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """One real `finops demo` (a subprocess, as a user runs it) in a fresh FINOPS_DATA_DIR, shared by
+    the modules that read what it prints and builds (test_demo_output, test_semantic_layer)."""
+    data_dir = tmp_path_factory.mktemp("demo") / "data"
+    env = {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "FINOPS_DUCKDB_THREADS": "2"}
+    for name in ("FINOPS_EXPORT_URI", "DAGSTER_HOME"):
+        env.pop(name, None)
+    completed = subprocess.run([str(Path(sys.executable).with_name("finops")), "demo", "--rows", str(DEMO_ROWS)],
+                               cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return data_dir, completed

@@ -1,7 +1,7 @@
 """What `finops demo` prints and publishes for the people who read it (issue 16, cases 3 and 4).
 
-One real demo run (a subprocess, as a user runs it, on a small generated organisation in a
-fresh FINOPS_DATA_DIR) serves every test here:
+One real demo run (the session fixture `demo` of conftest.py: a subprocess, as a user runs it,
+on a small generated organisation in a fresh FINOPS_DATA_DIR) serves every test here:
 
 * its output from start to the summary fits one screen (<= 40 lines), with one line per
   concern (the alerts, with their exact counts) and no Dagster warning about a dbt test that
@@ -14,37 +14,16 @@ fresh FINOPS_DATA_DIR) serves every test here:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
-import pytest
 import yaml
 
 from orchestration.cli import default_demo_periods
 from orchestration.settings import DBT_PROJECT_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-# Enough line items a month for the generated cost spike to clear the anomaly floor
-# (var anomaly_min_cost, 25 USD), so there are alerts to summarise.
-ROWS = 20_000
 PERIOD_MARTS = ["rpt_showback_monthly", "fct_chargeback_ledger", "fct_finops_kpis_monthly",
                 "fct_budget_forecast_monthly", "fct_unit_cost_monthly", "fct_commitments_monthly",
                 "rpt_allocation_completeness", "rpt_maturity_scorecard"]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo") / "data"
-    env = {**os.environ, "FINOPS_DATA_DIR": str(data_dir), "FINOPS_DUCKDB_THREADS": "2"}
-    for name in ("FINOPS_EXPORT_URI", "DAGSTER_HOME"):
-        env.pop(name, None)
-    completed = subprocess.run([str(Path(sys.executable).with_name("finops")), "demo", "--rows", str(ROWS)],
-                               cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return data_dir, completed
 
 
 def test_demo_output_fits_one_screen(demo):

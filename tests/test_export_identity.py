@@ -113,10 +113,10 @@ def test_money_of_two_currencies_is_never_summed_in_the_completeness_mart_or_the
     with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
         rows = con.execute("""
             select strftime(billing_period, '%Y-%m'), billing_currency, line_item_count, canonical_billed_cost,
-                   allocated_billed_cost, untagged_billed_cost
+                   allocated_billed_cost, untagged_taggable_cost, untagged_cost_pct
             from marts.rpt_allocation_completeness order by all""").fetchall()
-    assert rows == [("2024-01", "EUR", 2, 41.0, 41.0, 41.0), ("2024-01", "USD", 2, 101.0, 101.0, 101.0),
-                    ("2024-02", "EUR", 2, 41.0, 41.0, 41.0), ("2024-02", "USD", 2, 101.0, 101.0, 101.0)]
+    assert rows == [("2024-01", "EUR", 2, 41.0, 41.0, 41.0, 100.0), ("2024-01", "USD", 2, 101.0, 101.0, 101.0, 100.0),
+                    ("2024-02", "EUR", 2, 41.0, 41.0, 41.0, 100.0), ("2024-02", "USD", 2, 101.0, 101.0, 101.0, 100.0)]
     assert warehouse_summary(two_payer_build).splitlines() == [
         "  period   currency   line items           billed        amortized  untagged  unallocated",
         "  2024-01  EUR                 2            41.00            41.00    100.0%         0.0%",
@@ -125,6 +125,8 @@ def test_money_of_two_currencies_is_never_summed_in_the_completeness_mart_or_the
         "  2024-01  USD                 2           101.00           101.00    100.0%         0.0%",
         "  2024-02  USD                 2           101.00           101.00    100.0%         0.0%",
         "  total    USD                 4           202.00           202.00    100.0%         0.0%",
+        "  untagged = share of taggable spend without its team tag; unallocated = share of amortized cost "
+        "with no team (KPIs untagged_cost_pct, allocation_coverage_pct)",
     ]
     evidence = allocation_evidence(two_payer_build.warehouse_path)
     assert list(evidence["billing_period"]) == ["2024-01 EUR", "2024-01 USD", "2024-02 EUR", "2024-02 USD"]

@@ -140,6 +140,10 @@ def test_marts_not_published_yet_are_reported_per_section_not_a_crash(tmp_path):
         con.execute("""create table marts.rpt_showback_monthly as select date '2026-10-01' as billing_period,
             'checkout' as team, 10.0 as direct_cost, 2.5 as shared_cost, 12.5 as total_cost,
             null::double as prior_period_cost, null::double as change_pct, 100.0 as untagged_cost_pct""")
+        con.execute("""create table marts.fct_tag_coverage_monthly as select date '2026-10-01' as billing_period,
+            'USD' as billing_currency, '210987654301' as sub_account_id, 'Amazon S3' as service_name,
+            'Usage' as charge_category, 'untagged' as tag_status, false as is_shared_by_design,
+            12.5 as effective_cost""")
     publish_marts(build, tmp_path / "data")
 
     pack = write_review_pack(tmp_path / "data", "2026-10")

@@ -24,9 +24,10 @@ SPIKE_DATE = f"{PERIODS[2]}-{SPIKE_DAY:02d}"  # the generator spikes the third g
 # Enough line items that the spike's excess (about $80 a day per 100k rows) clears var('anomaly_min_cost').
 ROWS = 40_000
 SEED = 42
-KPI_NAMES = {"allocation_coverage_pct", "untagged_cost_pct", "shared_cost_pct", "commitment_coverage_pct",
-             "commitment_utilization_pct", "effective_savings_rate_pct", "budget_variance_pct",
-             "forecast_accuracy_pct", "anomaly_count", "unit_cost_change_pct"}
+KPI_NAMES = {"allocation_coverage_pct", "untagged_cost_pct", "tag_coverage_pct", "shared_cost_pct",
+             "commitment_coverage_pct", "commitment_utilization_pct", "effective_savings_rate_pct",
+             "budget_variance_pct", "teams_over_budget", "forecast_accuracy_pct", "anomaly_count",
+             "unit_cost_change_pct"}
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,9 @@ def test_every_kpi_is_present_every_period_with_a_status(warehouse):
     # values the data determines
     assert by[("2026-08", "unit_cost_change_pct")][2] == "no_data"  # no prior month
     assert by[("2026-10", "anomaly_count")][0] >= 1
-    assert 20 < by[("2026-10", "untagged_cost_pct")][0] < 30 and by[("2026-10", "untagged_cost_pct")][2] == "breach"
+    untagged, coverage = by[("2026-10", "untagged_cost_pct")], by[("2026-10", "tag_coverage_pct")]
+    assert 15 < untagged[0] < 30 and untagged[2] == "breach"
+    assert coverage[0] == pytest.approx(100 - untagged[0], abs=1e-9) and coverage[2] == "breach"
     for period in PERIODS:
         assert 50 < by[(period, "commitment_coverage_pct")][0] < 75
         assert by[(period, "commitment_utilization_pct")][2] == "ok"
