@@ -14,6 +14,17 @@
     Incremental per billing period like the allocation it reads.
 -#}
 {{ config(**billing_period_incremental_config()) }}
+{%- set dimensions = [
+    'billing_period',
+    'billing_currency',
+    'billing_account_id',
+    'sub_account_id',
+    'service_name',
+    'charge_category',
+    'team',
+    'tag_status',
+    'is_shared_by_design',
+] %}
 
 with owned_costs as (
 
@@ -48,29 +59,13 @@ classified as (
 final as (
 
     select
-        billing_period,
-        billing_currency,
-        billing_account_id,
-        sub_account_id,
-        service_name,
-        charge_category,
-        team,
-        tag_status,
-        is_shared_by_design,
+        {{ dimensions | join(',\n        ') }},
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost,
         sum(line_item_count) as line_item_count
     from classified
     group by
-        billing_period,
-        billing_currency,
-        billing_account_id,
-        sub_account_id,
-        service_name,
-        charge_category,
-        team,
-        tag_status,
-        is_shared_by_design
+        {{ dimensions | join(',\n        ') }}
 
 )
 
