@@ -269,3 +269,45 @@ def test_split_data_never_changes_the_bill_and_the_instance_is_counted_once(kube
     showback = query(kubernetes_build, """select strftime(billing_period, '%Y-%m'), round(sum(billed_cost), 6)
                                           from marts.rpt_showback_monthly group by 1 order by 1""")
     assert showback == [("2026-08", NODE_TOTAL), ("2026-09", NODE_TOTAL)]
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory):
+    """The sample organisation's CUR 2.0 payer (its EKS clusters included), one month."""
+    from orchestration.sample_data import write_sample_exports
+    tmp_path = tmp_path_factory.mktemp("kubernetes-demo")
+    exports = tmp_path / "exports"
+    summary = write_sample_exports(exports, periods=["2026-08"], rows_per_period=20_000, seed=42,
+                                   layout={"payer-a": "cur2"})
+    settings = dataclasses.replace(Settings.from_env(), data_dir=tmp_path / "data", export_uri=str(exports),
+                                   duckdb_threads=2, duckdb_memory_limit="2GB")
+    load_exports(str(exports), settings.landing_dir)
+    dbt_build(DBT_PROJECT_DIR, settings.data_dir, tmp_path / "target", SELECTION)
+    return settings, summary
+
+
+def test_demo_clusters_are_counted_once_show_their_idle_share_and_every_pod_has_a_team(demo_build):
+    from orchestration.sample_data import kubernetes as sample_clusters
+    settings, summary = demo_build
+    (billed,) = query(settings, "select round(sum(billed_cost), 2) from marts.fct_cost_allocated_daily")[0]
+    assert billed == round(summary.periods[0].billed_cost, 2)  # the bill as delivered, the nodes once
+    node_cost = 31 * 24 * sum(node.hourly_rate for cluster in sample_clusters.CLUSTERS for node in cluster.nodes)
+    (split,) = query(settings, """select round(sum(billed_cost), 6) from marts.fct_cost_allocated_daily
+                                  where allocation_method like 'kubernetes_%'""")[0]
+    assert split == round(node_cost, 6)
+    clusters = query(settings, """
+        select cluster_name, round(sum(effective_cost), 6), round(sum(idle_cost) / sum(effective_cost), 4) > 0
+        from marts.fct_kubernetes_cost_daily group by 1 order by 1""")
+    assert clusters == [("acme-batch-eks", round(31 * 24 * 0.192, 6), True),
+                        ("acme-commerce-eks", round(31 * 24 * 0.384 * 2, 6), True)]
+    teams = dict(query(settings, """select team, round(sum(effective_cost), 2) from marts.fct_kubernetes_cost_daily
+                                    group by 1"""))
+    assert set(teams) == {"checkout", "search", "payments", "platform", "data-platform", "ml-inference"}
+    idle_rows = query(settings, """select distinct cluster_name, namespace, team from marts.fct_kubernetes_cost_daily
+                                   where namespace = '(idle)'""")
+    assert idle_rows == [("acme-batch-eks", "(idle)", "platform")]  # seeds/kubernetes_idle_rules.csv
+    sources = dict(query(settings, """select namespace, string_agg(distinct team_source, ',' order by team_source)
+                                      from intermediate.int_kubernetes_pod_costs_daily group by 1"""))
+    assert sources == {"checkout": "namespace_rule", "search": "namespace_rule", "payments": "pod_tag",
+                       "kube-system": "namespace_rule", "monitoring": "namespace_rule", "default": "node_owner",
+                       "batch": "label_rule,namespace_rule"}
