@@ -311,3 +311,23 @@ def test_demo_clusters_are_counted_once_show_their_idle_share_and_every_pod_has_
     assert sources == {"checkout": "namespace_rule", "search": "namespace_rule", "payments": "pod_tag",
                        "kube-system": "namespace_rule", "monitoring": "namespace_rule", "default": "node_owner",
                        "batch": "label_rule,namespace_rule"}
+
+
+def test_the_review_pack_shows_each_clusters_idle_share_and_cost_by_namespace_and_team(demo_build, tmp_path):
+    from orchestration.publish import publish_marts
+    from orchestration.reports import write_review_pack
+    settings, _ = demo_build
+    publish_marts(settings.warehouse_path, tmp_path / "data")
+    idle = dict(query(settings, """select cluster_name, round(100 * sum(idle_cost) / sum(effective_cost), 1)
+                                   from marts.fct_kubernetes_cost_daily group by 1"""))
+
+    pack = write_review_pack(tmp_path / "data", "2026-08")
+
+    assert "kubernetes" not in pack.unavailable
+    html = pack.path.read_text()
+    section = html[html.index('<section id="kubernetes">'):]
+    section = section[:section.index("</section>")]
+    for cluster, pct in idle.items():
+        assert f'<td class="text">{cluster}</td>' in section and f"<b>{pct:.1f}%</b>" in section
+    assert '<td class="text">payments</td><td class="text">payments</td>' in section
+    assert '<td class="text">(idle)</td><td class="text">platform</td>' in section
