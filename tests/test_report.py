@@ -246,6 +246,10 @@ def test_text_from_the_bill_is_escaped_in_the_pack(tmp_path):
             $team as team, 10.0 as direct_cost, 2.5 as shared_cost, 12.5 as total_cost,
             null::double as prior_period_cost, null::double as change_pct, 100.0 as untagged_cost_pct""",
                     {"team": team})
+        con.execute("""create table marts.fct_tag_coverage_monthly as select date '2026-10-01' as billing_period,
+            'USD' as billing_currency, $account as sub_account_id, 'Amazon S3' as service_name,
+            'Usage' as charge_category, 'untagged' as tag_status, false as is_shared_by_design,
+            12.5 as effective_cost""", {"account": account})
     publish_marts(build, tmp_path / "data")
 
     html = write_review_pack(tmp_path / "data", "2026-10").path.read_text()
