@@ -265,6 +265,11 @@ def test_every_mart_is_the_same_on_duckdb_and_spark(built_on_both):
 
         problems, summary = [], []
         for mart in duck_tables + duck_views:
+            if mart in duck_views and not (spark_marts.parent / "intermediate.db"
+                                           / ("int_" + mart.removeprefix("fct_"))).exists():
+                # a view over another mart (fct_finops_kpis_monthly_v1 over v2): its rows are that mart's
+                summary.append(f"  {mart:<32}   view over a compared mart")
+                continue
             duck = _read(con, f"marts.{mart}")
             found = _compare_table(mart, duck, _read(con, spark_side(mart, duck[0])))
             summary.append(f"  {mart:<32} {len(duck[2]):>6} rows  {'same' if not found else 'DIFFERENT'}")
