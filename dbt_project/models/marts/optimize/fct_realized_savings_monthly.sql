@@ -4,9 +4,11 @@
     - opportunity: an opportunity of period P (not overlapping) that is gone in P+1 because the
       resource no longer bills the usage type that triggered it (the gp2 volume is billed as
       gp3, the instance runs another type, the address was released, the NAT gateway or the
-      snapshot deleted, the bucket's Standard storage moved). Realized in P+1:
-      resource cost in P − resource cost in P+1 (all its usage types). Steady on-demand compute
-      is realized through commitments, below, not per instance.
+      snapshot deleted, the bucket's Standard storage moved). Realized in P+1, when the resource
+      still bills usage in the same unit (GB-months, hours): what that usage would have cost at
+      P's rate − what it cost, so a 31-day month is not compared with a 30-day one; when it
+      is gone: its whole cost in P. Steady on-demand compute is realized through commitments,
+      below, not per instance.
     - commitment: Savings Plans and Reserved Instances, from the bill's own commitment columns
       (fct_commitments_monthly): on-demand equivalent of the covered usage − what the
       commitment cost, unused part included.
@@ -48,6 +50,26 @@ resource_months as (
 
 ),
 
+-- each resource's usage per unit and month (the rate before, the quantity after)
+resource_units as (
+
+    select
+        billing_period, resource_id, usage_type, consumed_unit,
+        sum(consumed_quantity) as quantity,
+        sum(billed_cost) as cost
+    from usage_rows
+    group by billing_period, resource_id, usage_type, consumed_unit
+
+),
+
+unit_months as (
+
+    select billing_period, resource_id, consumed_unit, sum(quantity) as quantity, sum(cost) as cost
+    from resource_units
+    group by billing_period, resource_id, consumed_unit
+
+),
+
 -- the usage types each resource bills in each month
 resource_usage_types as (
 
@@ -80,7 +102,11 @@ realized_opportunities as (
         after_month.usage_type as usage_type_after,
         before_month.resource_cost as cost_before,
         coalesce(after_month.resource_cost, 0) as cost_after,
-        before_month.resource_cost - coalesce(after_month.resource_cost, 0) as realized_monthly_saving,
+        case
+            when after_unit.quantity > 0 and trigger_usage.quantity > 0
+                then trigger_usage.cost / trigger_usage.quantity * after_unit.quantity - after_unit.cost
+            else before_month.resource_cost - coalesce(after_month.resource_cost, 0)
+        end as realized_monthly_saving,
         candidates.estimated_monthly_saving,
         candidates.decision,
         candidates.billing_currency
@@ -91,6 +117,15 @@ realized_opportunities as (
     left join resource_months as after_month
         on candidates.realized_period = after_month.billing_period
         and candidates.resource_id = after_month.resource_id
+    -- the usage that triggered the opportunity, and the resource's usage in the same unit after
+    left join resource_units as trigger_usage
+        on candidates.billing_period = trigger_usage.billing_period
+        and candidates.resource_id = trigger_usage.resource_id
+        and candidates.usage_type = trigger_usage.usage_type
+    left join unit_months as after_unit
+        on candidates.realized_period = after_unit.billing_period
+        and candidates.resource_id = after_unit.resource_id
+        and trigger_usage.consumed_unit = after_unit.consumed_unit
     -- gone: the same kind no longer flags the resource ...
     left join {{ ref('fct_savings_opportunities') }} as still_open
         on still_open.billing_period = candidates.realized_period
