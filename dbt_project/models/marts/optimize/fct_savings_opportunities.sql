@@ -274,7 +274,8 @@ io1_to_gp3 as (
         'io1 ' || {{ optimize_as_text('storage_quantity', 2) }} || ' GB-month with '
             || {{ optimize_as_text('iops_quantity * days_in_period / days_billed', 0) }} || ' provisioned IOPS cost '
             || {{ optimize_as_text('cost', 2) }} || '; gp3 at ' || {{ optimize_as_text('coalesce(gp3_bill.rate, gp3_seed.price)', 4) }}
-            || '/GB-month + ' || {{ optimize_as_text('iops_seed.price', 4) }} || '/IOPS-month above 3,000' as evidence
+            || '/GB-month (' || case when gp3_bill.rate is not null then 'bill' else 'seed' end || ') + '
+            || {{ optimize_as_text('iops_seed.price', 4) }} || '/IOPS-month above 3,000 (seed)' as evidence
     from io1_volumes
     inner join rules on rules.kind = 'ebs_io1_to_gp3'
     left join bill_rates as gp3_bill
@@ -358,7 +359,8 @@ previous_generation as (
             || {{ optimize_as_text('cost / quantity', 4) }} || '/h; ' || target_type || ' (' || architecture || ') at '
             || {{ optimize_as_text('target_rate', 4) }} || '/h (' || price_source || ')' as evidence
     from previous_generation_ranked
-    where target_rank = 1
+    inner join rules on rules.kind = 'previous_generation_instance'
+    where target_rank = 1 and quantity >= rules.threshold
 
 ),
 
