@@ -81,7 +81,7 @@ bounds as (
 
 ),
 
-windows as (
+lookback_windows as (
 
     {% for lookback in lookbacks -%}
     select
@@ -113,15 +113,15 @@ daily_spend as (
 series as (
 
     select
-        windows.lookback_days,
+        lookback_windows.lookback_days,
         baselines.baseline,
         days.charge_date,
         case when baselines.baseline = 'as_is' then coalesce(daily_spend.as_is_cost, 0)
              else coalesce(daily_spend.right_sized_cost, 0) end / 24 as hourly_spend
-    from windows
+    from lookback_windows
     cross join (select 'as_is' as baseline union all select 'right_sized' as baseline) as baselines
     inner join days
-        on days.charge_date between windows.window_start and windows.window_end
+        on days.charge_date between lookback_windows.window_start and lookback_windows.window_end
     left join daily_spend on days.charge_date = daily_spend.charge_date
 
 ),
@@ -191,8 +191,8 @@ final as (
     select
         measured.lookback_days,
         measured.baseline,
-        windows.window_start,
-        windows.window_end,
+        lookback_windows.window_start,
+        lookback_windows.window_end,
         cast(measured.hours as bigint) as hours,
         measured.hourly_commitment,
         measured.covered_per_hour,
@@ -211,9 +211,9 @@ final as (
         measured.discount_source,
         true as is_approximation,
         'daily' as usage_granularity,
-        windows.billing_currency
+        lookback_windows.billing_currency
     from measured
-    inner join windows on measured.lookback_days = windows.lookback_days
+    inner join lookback_windows on measured.lookback_days = lookback_windows.lookback_days
 
 )
 

@@ -118,14 +118,14 @@ seed_prices as (
 
     select
         regions.region_id,
-        keys.price_key,
+        price_keys.price_key,
         coalesce(regional.price, fallback.price) as price
     from regions
-    cross join (select distinct price_key from prices) as keys
+    cross join (select distinct price_key from prices) as price_keys
     left join prices as regional
-        on regional.price_key = keys.price_key and regional.region_id = regions.region_id
+        on regional.price_key = price_keys.price_key and regional.region_id = regions.region_id
     left join prices as fallback
-        on fallback.price_key = keys.price_key and fallback.region_id = '*'
+        on fallback.price_key = price_keys.price_key and fallback.region_id = '*'
 
 ),
 
@@ -133,14 +133,14 @@ seed_instance_prices as (
 
     select
         regions.region_id,
-        types.instance_type,
+        instance_types.instance_type,
         coalesce(regional.hourly_price, fallback.hourly_price) as hourly_price
     from regions
-    cross join (select distinct instance_type from instance_prices) as types
+    cross join (select distinct instance_type from instance_prices) as instance_types
     left join instance_prices as regional
-        on regional.instance_type = types.instance_type and regional.region_id = regions.region_id
+        on regional.instance_type = instance_types.instance_type and regional.region_id = regions.region_id
     left join instance_prices as fallback
-        on fallback.instance_type = types.instance_type and fallback.region_id = '*'
+        on fallback.instance_type = instance_types.instance_type and fallback.region_id = '*'
 
 ),
 
