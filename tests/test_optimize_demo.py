@@ -139,3 +139,32 @@ def test_each_team_gets_one_weekly_digest_of_its_open_opportunities(demo, tmp_pa
     route_savings_digests(warehouse, tmp_path / "alerts", dagster_url=DAGSTER_URL, backoff_s=0,
                           today=date(2026, 11, 9))
     assert len(webhook.calls) == 2
+
+
+def test_the_savings_asset_shows_open_savings_per_team_and_the_recommendation(demo, tmp_path):
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.definitions import FinopsSettings
+    from orchestration.optimize import build_savings_asset
+
+    con, _, settings = demo
+    shutil.copy(settings.warehouse_path, tmp_path / "warehouse.duckdb")  # the asset reads the build file there
+    finops = FinopsSettings(export_uri=str(tmp_path), data_dir=str(tmp_path), duckdb_threads=1,
+                            duckdb_memory_limit="1GB")
+    result = dg.materialize([build_savings_asset()], resources={"finops": finops})
+    [event] = result.get_asset_materialization_events()
+    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    (count, total) = con.execute("""select count(*), round(sum(estimated_monthly_saving), 2)
+        from marts.fct_savings_opportunities where is_open and billing_period = '2026-10-01'""").fetchone()
+    assert (metadata["billing_period"], metadata["open_opportunities"], metadata["open_monthly_saving"]) == (
+        "2026-10", count, total)
+    by_team = metadata["by_team"]
+    assert [t["monthly_saving"] for t in by_team] == sorted((t["monthly_saving"] for t in by_team), reverse=True)
+    assert sum(t["open"] for t in by_team) == count
+    assert metadata["top_opportunities"].count("\n") == 2 + 9  # header, rule, ten rows
+    assert {(r["lookback_days"], r["baseline"]) for r in metadata["commitment_recommendation"]} == {
+        (d, b) for d in (7, 30, 60) for b in ("as_is", "right_sized")}
+    # the demo's teams have no webhook: every digest is reported, none is lost silently
+    assert metadata["digests"].startswith(f"digests: {len(by_team)} new, 0 delivered — no webhook configured for ")
