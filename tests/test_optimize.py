@@ -88,10 +88,10 @@ def test_each_kind_saves_what_the_hand_computation_says(warehouse, kind, resourc
 
 def test_the_evidence_names_the_figures_and_the_price_source(warehouse):
     assert opportunity(warehouse, "ebs_gp2_to_gp3", "vol-small", "2026-08-01")["evidence"] == (
-        "gp2 100.0 GB (100.0 GB-month at 0.1/GB-month); gp3 at 0.08/GB-month (seed)")
+        "gp2 100.0 GB (100.00 GB-month at 0.1000/GB-month); gp3 at 0.0800/GB-month (seed)")
     assert opportunity(warehouse, "ebs_gp2_to_gp3", "vol-big")["price_source"] == "bill"
     assert opportunity(warehouse, "idle_nat_gateway", "nat-forgotten")["evidence"] == (
-        "720.0 hours billed, 2.0 GB processed (0.0028 per hour)")
+        "720 hours billed, 2.000 GB processed (0.0028 per hour)")
     graviton = opportunity(warehouse, "previous_generation_instance", "i-m4-part", "2026-08-01")
     assert "m6g.large (arm64)" in graviton["evidence"] and graviton["confidence"] == "low"
 
