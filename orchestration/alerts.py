@@ -11,6 +11,11 @@ warehouse, and posts one Slack-compatible JSON message per alert.
   it is *not* written to the ledger, so the next run tries again, and the Dagster
   asset shows it in its metadata and in a failing (WARN) asset check.
 * A team without a webhook is reported the same way, never silently dropped.
+
+The weekly savings digest (issue 19) goes the same way: one message per team and ISO week
+listing the team's open opportunities (``marts.fct_savings_opportunities``), top first, with
+the id ``savings_digest:<year>-W<week>:<team>`` in the same ledger, so a team hears about its
+opportunities once a week however often the warehouse is built.
 """
 
 
@@ -22,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -33,6 +38,8 @@ log = logging.getLogger(__name__)
 ANOMALIES_TABLE = ("marts", "fct_cost_anomalies_daily")
 BUDGETS_TABLE = ("marts", "fct_budget_forecast_monthly")
 TEAMS_TABLE = ("config", "teams")
+OPPORTUNITIES_TABLE = ("marts", "fct_savings_opportunities")
+DIGEST_TOP = 5  # opportunities listed per team in the weekly digest
 LEDGER_FILE = "sent_alerts.sqlite"
 
 
@@ -66,6 +73,8 @@ class Alert:
         :func:`slack_escape`; the header is ``plain_text``, which Slack shows literally.
         """
         team, service, when = self.team, self.service_name, self.when
+        if self.kind == "savings_digest":
+            return self._digest_payload()
         if self.kind == "anomaly":
             title = f"Cost anomaly for team {team}: {service} on {when}"
             comparison = "expected"
@@ -86,6 +95,25 @@ class Alert:
                 {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
                 {"type": "section", "text": {"type": "mrkdwn",
                                              "text": _link(self.asset_url, "View the asset in Dagster")}},
+            ],
+        }
+
+
+    def _digest_payload(self) -> dict:
+        """The weekly digest: the team's open savings, then its top opportunities with their evidence."""
+        title = f"Savings opportunities for team {self.team} ({self.when})"
+        count, period = self.details["open_count"], self.details["billing_period"]
+        summary = (f"{slack_escape(title)}: {count} open, {self.actual_cost:,.2f} {slack_escape(self.details['currency'])}"
+                   f" a month to save (billing period {slack_escape(period)})")
+        lines = [f"• *{r['estimated_monthly_saving']:,.2f}* {slack_escape(r['kind'])} `{slack_escape(r['resource_id'])}`"
+                 f" ({slack_escape(r['confidence'])}): {slack_escape(r['evidence'])}" for r in self.details["top"]]
+        return {
+            "text": f"{summary} {_link(self.asset_url, 'open in Dagster')}",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}},
+                {"type": "section", "text": {"type": "mrkdwn",
+                                             "text": _link(self.asset_url, "View the opportunities in Dagster")}},
             ],
         }
 
@@ -174,6 +202,47 @@ def collect_alerts(warehouse_path: Path, dagster_url: str) -> tuple[list[Alert],
     return alerts, missing
 
 
+def _webhooks_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The team → webhook_url relation of the teams seed (none when the seed has no such column)."""
+    if _table_exists(con, *TEAMS_TABLE) and "webhook_url" in {r[0] for r in con.execute("describe config.teams").fetchall()}:
+        return ("(select team, any_value(nullif(trim(webhook_url), '')) as webhook_url from config.teams "
+                "group by team)")
+    return "(select null::varchar as team, null::varchar as webhook_url)"
+
+
+def collect_savings_digests(warehouse_path: Path, dagster_url: str, today: date | None = None
+                            ) -> tuple[list[Alert], list[str]]:
+    """One digest per team with open opportunities in the newest billing period, for this ISO week."""
+    table = ".".join(OPPORTUNITIES_TABLE)
+    if not Path(warehouse_path).exists():
+        return [], [table]
+    year, week, _ = (today or datetime.now(timezone.utc).date()).isocalendar()
+    when = f"week {year}-W{week:02d}"
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        if not _table_exists(con, *OPPORTUNITIES_TABLE):
+            return [], [table]
+        opportunities = con.execute(f"""
+            select o.team, strftime(o.billing_period, '%Y-%m'), o.kind, o.resource_id, o.estimated_monthly_saving,
+                   o.confidence, o.evidence, o.billing_currency, w.webhook_url
+            from marts.fct_savings_opportunities o left join {_webhooks_sql(con)} w on o.team = w.team
+            where o.is_open and o.billing_period = (select max(billing_period) from marts.fct_savings_opportunities)
+            order by o.team, o.estimated_monthly_saving desc, o.kind, o.resource_id""").fetchall()
+    by_team: dict[str, list[tuple]] = {}
+    for row in opportunities:
+        by_team.setdefault(row[0], []).append(row)
+    url = _asset_url(dagster_url, OPPORTUNITIES_TABLE)
+    digests = []
+    for team, team_rows in by_team.items():
+        digests.append(Alert(
+            alert_id=f"savings_digest:{year}-W{week:02d}:{team}", kind="savings_digest", team=team, service_name=None,
+            when=when, actual_cost=float(sum(r[4] for r in team_rows)), expected_cost=0.0, severity=None,
+            webhook_url=team_rows[0][8], asset_url=url,
+            details={"open_count": len(team_rows), "billing_period": team_rows[0][1], "currency": team_rows[0][7],
+                     "top": [{"kind": r[2], "resource_id": r[3], "estimated_monthly_saving": float(r[4]),
+                              "confidence": r[5], "evidence": r[6]} for r in team_rows[:DIGEST_TOP]]}))
+    return digests, []
+
+
 # --------------------------------------------------------------------------------------------
 # The ledger of delivered alerts
 # --------------------------------------------------------------------------------------------
@@ -241,6 +310,20 @@ def route_alerts(warehouse_path: Path, alerts_dir: Path, *, dagster_url: str, at
                  backoff_s: float = 1.0, post: Callable[[str, dict], None] = post_json) -> RoutingReport:
     """Send every alert not yet delivered to its team's webhook; record the ones delivered."""
     alerts, missing = collect_alerts(warehouse_path, dagster_url)
+    return _deliver(alerts, missing, alerts_dir, attempts=attempts, backoff_s=backoff_s, post=post)
+
+
+def route_savings_digests(warehouse_path: Path, alerts_dir: Path, *, dagster_url: str, attempts: int = 4,
+                          backoff_s: float = 1.0, post: Callable[[str, dict], None] = post_json,
+                          today: date | None = None) -> RoutingReport:
+    """Send each team its weekly savings digest, once per ISO week (same ledger as the alerts)."""
+    digests, missing = collect_savings_digests(warehouse_path, dagster_url, today)
+    return _deliver(digests, missing, alerts_dir, attempts=attempts, backoff_s=backoff_s, post=post)
+
+
+def _deliver(alerts: list[Alert], missing: list[str], alerts_dir: Path, *, attempts: int, backoff_s: float,
+             post: Callable[[str, dict], None]) -> RoutingReport:
+    """Send every alert not yet in the ledger to its team's webhook; record the ones delivered."""
     deliveries = []
     with Ledger(alerts_dir) as ledger:
         for alert in alerts:

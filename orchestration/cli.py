@@ -474,7 +474,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     out_dir = settings.sample_exports_dir
     print(f"Generating sample exports for a demo organisation: {len(periods)} months x {args.rows:,} "
           f"line items -> {out_dir}", flush=True)
-    write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed)
+    write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed, optimize_waste=True)
     from orchestration.sample_data.drivers import write_sample_drivers  # business drivers for unit economics
     write_sample_drivers(settings.data_dir, periods, args.seed, rows_per_period=args.rows)
     settings = dataclasses.replace(settings, export_uri=str(out_dir))

@@ -19,6 +19,7 @@ from dagster_dbt import (DagsterDbtProjectPreparer, DagsterDbtTranslator, DbtCli
 from orchestration.alerts import build_alerts_asset
 from orchestration.checks import build_asset_checks
 from orchestration.dbt_docs import build_dbt_docs_asset
+from orchestration.optimize import build_savings_asset
 from orchestration.ingestion.discovery import discover_deliveries
 from orchestration.ingestion.landing import ensure_landing_layout, land_delivery
 from orchestration.ingestion.storage import open_store
@@ -207,6 +208,7 @@ def _environment(**values: str):
 
 finops_dbt_models = dbt_models_asset(BILLING_PERIODS)
 cost_alerts = build_alerts_asset()
+savings_digest = build_savings_asset()  # Optimize: open savings per team, weekly digest
 # Group `publish`: the read-only copy BI tools open (after every mart and its blocking checks),
 # then the monthly cost review pack read from it.
 published_warehouse = build_publish_asset([key for key in finops_dbt_models.keys if key.path[0] == "marts"])
@@ -214,7 +216,7 @@ monthly_review_pack = build_review_pack_asset()
 # The dbt docs site beside the review pack, after the steps that read the build file.
 dbt_docs = build_dbt_docs_asset([cost_alerts.key, published_warehouse.key])
 # What a warehouse build may run after dbt, in this order.
-AFTER_DBT = [cost_alerts.key, published_warehouse.key, monthly_review_pack.key, dbt_docs.key]
+AFTER_DBT = [cost_alerts.key, savings_digest.key, published_warehouse.key, monthly_review_pack.key, dbt_docs.key]
 
 
 def build_definitions(partitions_def: dg.MonthlyPartitionsDefinition) -> dg.Definitions:
@@ -233,8 +235,8 @@ def build_definitions(partitions_def: dg.MonthlyPartitionsDefinition) -> dg.Defi
                     "BI readers and write the monthly review pack and the dbt docs site.",
     )
     return dg.Definitions(
-        assets=[landing_asset(partitions_def), finops_dbt_seeds, models, cost_alerts, published_warehouse,
-                monthly_review_pack, dbt_docs],
+        assets=[landing_asset(partitions_def), finops_dbt_seeds, models, cost_alerts, savings_digest,
+                published_warehouse, monthly_review_pack, dbt_docs],
         # Great Expectations suites (expectations/) as asset checks on the assets they guard
         asset_checks=build_asset_checks(partitions_def, FORMATS),
         jobs=[load_billing_period, build_warehouse],

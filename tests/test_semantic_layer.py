@@ -42,7 +42,7 @@ TAGGED = {"alpha": 120.0, "bravo": 60.0, "charlie": 30.0, "delta": 40.0, "echo":
 UNTAGGED = 45.0
 NOT_TAGGABLE = {"Tax": 10.0, "Fee (support)": 20.0, "Fee (domain)": 12.0, "Credit": -15.0}
 # Metrics whose value is 0, not missing, where MetricFlow returns no row (fill_nulls_with: 0)
-COUNTS = {"anomaly_count", "teams_over_budget"}
+COUNTS = {"anomaly_count", "teams_over_budget", "open_opportunity_value", "realized_savings"}
 
 
 def hand_rows() -> list[dict]:

@@ -296,6 +296,61 @@ SECTIONS = [
 ]
 
 
+def optimize(con, marts: Marts, period: date, prior: date | None) -> dict:
+    """Open opportunities of the period per team (top first), the organisation summary, the period's
+    realized savings and the commitment curve (docs/optimize.md)."""
+    marts.require({"fct_savings_opportunities": ("billing_period", "team", "kind", "resource_id", "sub_account_id",
+                                                 "region_id", "monthly_cost", "estimated_monthly_saving",
+                                                 "confidence", "evidence", "is_open", "decision")})
+    open_rows = rows(con, f"""
+        select team, kind, resource_id, sub_account_id, region_id, monthly_cost, estimated_monthly_saving,
+               confidence, evidence
+        from {SCHEMA}.fct_savings_opportunities where billing_period = ? and is_open
+        order by estimated_monthly_saving desc, team, kind, resource_id""", [period])
+    teams: dict[str, dict] = {}
+    for r in open_rows:
+        team = teams.setdefault(r["team"], {"team": r["team"], "saving": 0.0, "count": 0, "rows": []})
+        team["saving"] += r["estimated_monthly_saving"]
+        team["count"] += 1
+        if len(team["rows"]) < OPTIMIZE_ROWS_PER_TEAM:
+            team["rows"].append(r)
+    by_kind = rows(con, f"""
+        select kind, count(*) filter (where is_open) as open_count,
+               sum(estimated_monthly_saving) filter (where is_open) as open_saving,
+               count(*) filter (where decision is not null) as declined
+        from {SCHEMA}.fct_savings_opportunities where billing_period = ? group by kind
+        order by open_saving desc nulls last, kind""", [period])
+    realized = []
+    if marts.has("fct_realized_savings_monthly", "billing_period", "source", "kind", "realized_monthly_saving"):
+        realized = rows(con, f"""
+            select source, kind, count(*) as count, sum(realized_monthly_saving) as realized
+            from {SCHEMA}.fct_realized_savings_monthly where billing_period = ? group by 1, 2
+            order by realized desc""", [period])
+    curve, optimum = [], []
+    if marts.has("fct_commitment_purchase_recommendations", "lookback_days", "baseline", "hourly_commitment",
+                 "expected_net_savings_monthly", "is_optimal"):
+        optimum = rows(con, f"""
+            select lookback_days, baseline, window_start, window_end, hourly_commitment, expected_coverage_pct,
+                   expected_utilization_pct, expected_net_savings_monthly, discount_rate, discount_source,
+                   is_approximation
+            from {SCHEMA}.fct_commitment_purchase_recommendations where is_optimal order by 1, 2""")
+        # the chart's window: 30 days when there, else the longest
+        windows = sorted({r["lookback_days"] for r in optimum})
+        shown = 30 if 30 in windows else (windows[-1] if windows else None)
+        curve = rows(con, f"""
+            select baseline, hourly_commitment, expected_net_savings_monthly
+            from {SCHEMA}.fct_commitment_purchase_recommendations where lookback_days = ?
+            order by baseline, hourly_commitment""", [shown]) if shown else []
+        curve = {"lookback_days": shown, "points": curve}
+    return {"teams": sorted(teams.values(), key=lambda t: -t["saving"]), "by_kind": by_kind,
+            "open_saving": sum(t["saving"] for t in teams.values()), "open_count": len(open_rows),
+            "realized": realized, "optimum": optimum, "curve": curve}
+
+
+OPTIMIZE_ROWS_PER_TEAM = 10
+SECTIONS.append(("optimize", "Optimize: savings opportunities per team", optimize))
+
+
 def collect(con, period: date, prior: date | None) -> list[Section]:
     marts = Marts(con)
     sections = []

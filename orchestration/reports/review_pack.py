@@ -235,7 +235,38 @@ def _charts(sections: dict[str, queries.Section], currency: str) -> dict[str, st
             [(f'{r["account_name"] or r["account_id"]} · {r["service_name"]}', r["untagged_cost"])
              for r in untagged.data["rows"][:12]],
             title="Untagged taggable cost by account and service (top 12)", unit=currency, colour=charts.PALETTE[1])
+    optimize = sections.get("optimize")
+    if optimize is not None and optimize.available and optimize.data["curve"] and optimize.data["curve"]["points"]:
+        out["commitment_curve"] = _commitment_curve_chart(optimize.data["curve"], currency)
     return out
+
+
+CURVE_STEPS = 20
+
+
+def _commitment_curve_chart(curve: dict, currency: str) -> str:
+    """Net savings per month against the hourly commitment, as billed and right-sized, on one grid.
+
+    Each curve is piecewise linear between its points (fct_commitment_purchase_recommendations);
+    beyond its last point every extra dollar of commitment per hour is lost (−730 a month)."""
+    by_baseline: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r in curve["points"]:
+        by_baseline[r["baseline"]].append((r["hourly_commitment"], r["expected_net_savings_monthly"]))
+    top = max(c for points in by_baseline.values() for c, _ in points) or 1.0
+    grid = [top * i / CURVE_STEPS for i in range(CURVE_STEPS + 1)]
+
+    def at(points: list[tuple[float, float]], c: float) -> float:
+        for (c0, v0), (c1, v1) in zip(points, points[1:]):
+            if c0 <= c <= c1:
+                return v0 + (v1 - v0) * (c - c0) / (c1 - c0) if c1 > c0 else v0
+        last_c, last_v = points[-1]
+        return last_v - 730 * (c - last_c)
+
+    names = {"as_is": "as billed", "right_sized": "right-sized first"}
+    return charts.line_chart([f"{c:.2f}" for c in grid],
+                             {names.get(b, b): [at(sorted(p), c) for c in grid] for b, p in sorted(by_baseline.items())},
+                             title=f"Savings Plan: net savings by hourly commitment ({curve['lookback_days']}-day lookback)",
+                             unit=f"{currency} per month; x: commitment, {currency} per hour")
 
 
 def _money(value, digits: int = 2) -> str:

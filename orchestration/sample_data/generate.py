@@ -12,6 +12,7 @@ import pyarrow as pa
 from . import kubernetes
 from . import organisation as org
 from .line_items import PeriodGenerator, PeriodPlan, Totals, build_pool
+from .optimize_waste import waste_pieces
 from .writers import FORMATS, WRITERS
 
 DEFAULT_LAYOUT: dict[str, str] = {"payer-a": "cur2", "payer-b": "cur_legacy_csv"}
@@ -101,11 +102,13 @@ def write_sample_exports(
     bucket: str = "finops-exports",
     prefix: str = "",
     workers: int = 2,
+    optimize_waste: bool = False,
 ) -> SampleSummary:
     """Write deterministic AWS billing exports of the sample organisation under ``out_dir``.
 
     ``out_dir`` stands for ``s3://<bucket>/<prefix>``: manifests reference data files by
     that URI.  Payers run in parallel threads (``workers``); the output does not depend on it.
+    ``optimize_waste`` adds the waste the Optimize marts find (:mod:`optimize_waste`; the demo's).
     """
     out_dir = Path(out_dir)
     lay = _normalise_layout(layout)
@@ -125,7 +128,8 @@ def write_sample_exports(
             writers = [WRITERS[f](out_dir, gen, seed=seed, bucket=bucket, prefix=prefix,
                                   rows_per_file=rows_per_file) for f in lay[role]]
             totals = Totals()
-            for piece in chain(gen.pieces(), kubernetes.pieces(gen)):  # + the EKS clusters' split cost data
+            for piece in chain(gen.pieces(), kubernetes.pieces(gen),  # + the EKS clusters' split cost data
+                               waste_pieces(gen) if optimize_waste else ()):
                 totals.add(piece)
                 for w in writers:
                     w.write(piece)

@@ -31,6 +31,7 @@
     'usage_type',
     'operation',
     'resource_id',
+    'region_id',
     'pricing_category',
     'consumed_unit',
     'commitment_discount_type',
@@ -56,6 +57,9 @@ aggregated as (
         sum(effective_cost) as effective_cost,
         sum(list_cost) as list_cost,
         sum(unused_commitment_cost) as unused_commitment_cost,
+        -- usage amounts (GB-months, hours, GB, LCU-hours, requests...) for the Optimize rules;
+        -- summed within one usage_type, so within one unit
+        sum(consumed_quantity) as consumed_quantity,
         cast(count(*) as bigint) as line_item_count
     from line_items
     group by

@@ -62,6 +62,7 @@ final as (
         daily_line_items.usage_type,
         daily_line_items.operation,
         daily_line_items.resource_id,
+        daily_line_items.region_id,
         daily_line_items.pricing_category,
         daily_line_items.consumed_unit,
         daily_line_items.commitment_discount_type,
@@ -75,6 +76,7 @@ final as (
         daily_line_items.effective_cost,
         daily_line_items.list_cost,
         daily_line_items.unused_commitment_cost,
+        daily_line_items.consumed_quantity,
         daily_line_items.line_item_count
     from daily_line_items
     inner join counted_exports

@@ -1,0 +1,37 @@
+{#-
+    The Savings Plan discount the bill itself reveals, per billing period: on the usage a
+    Savings Plan covered, 1 − amortized cost ÷ public on-demand cost (CUR
+    savings_plan_savings_plan_effective_cost vs pricing_public_on_demand_cost; FOCUS
+    EffectiveCost vs ListCost). fct_savings_opportunities and
+    fct_commitment_purchase_recommendations use it, and fall back to the seed
+    optimize_prices (compute_savings_plan_discount) for a period without such lines.
+
+    Incremental per billing period (macros/incremental/billing_periods.sql).
+-#}
+{{ config(**billing_period_incremental_config()) }}
+
+with covered as (
+
+    select * from {{ ref('int_line_items_counted_daily') }}
+    where {{ billing_period_filter('billing_period') }}
+        and charge_category = 'Usage'
+        and commitment_discount_type = 'Savings Plan'
+        and commitment_discount_status = 'Used'
+
+),
+
+final as (
+
+    select
+        billing_period,
+        billing_currency,
+        sum(list_cost) as covered_list_cost,
+        sum(effective_cost) as covered_effective_cost,
+        1 - sum(effective_cost) / sum(list_cost) as discount_rate
+    from covered
+    group by billing_period, billing_currency
+    having sum(list_cost) > 0
+
+)
+
+select * from final
