@@ -295,3 +295,15 @@ def test_driver_files_in_s3_land_like_billing_exports(usage_build, s3_bucket, tm
             '{landing}/usage_drivers/billing_period=2026-09/usage_drivers.parquet') order by all""").fetchall() == [
             ("data-platform", "analytics", 50.0), ("data-platform", "checkout", 50.0),
             ("networking", "analytics", 3.0), ("networking", "data-platform", 1.0)]
+
+
+def test_usage_drivers_are_a_landing_asset_upstream_of_their_staging_model():
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey(["landing", "usage_drivers"]))
+    assert node.group_name == "landing" and node.partitions_def is not None
+    assert dg.AssetKey(["landing", "usage_drivers"]) in graph.get(
+        dg.AssetKey(["staging", "stg_usage__drivers"])).parent_keys

@@ -240,3 +240,27 @@ def land_usage_drivers(uri: str, landing_dir: Path, *, periods: list[str] | None
                                    "writable or set FINOPS_DATA_DIR elsewhere") from exc
         results.append(LandedDrivers(period, len(period_rows), files, "landed"))
     return results
+
+
+def periods_with_new_drivers(uri: str, landing_dir: Path, periods: list[str],
+                             seeds_dir: Path = DBT_PROJECT_DIR / "seeds") -> set[str]:
+    """Which of ``periods`` have driver rows that differ from those landed: `finops build` lands
+    them even when the period's billing exports are unchanged. A file that would be refused marks
+    every period, so that the landing run reports it."""
+    try:
+        pools, teams = known_pools_and_teams(seeds_dir)
+        rows, _ = read_driver_files(uri, pools, teams)
+    except IngestionError:
+        return set(periods)
+    by_period: dict[str, list[DriverRow]] = {}
+    for row in rows:
+        by_period.setdefault(row.billing_period, []).append(row)
+    changed = set()
+    for period in periods:
+        if period not in by_period:
+            continue
+        sidecar = Path(landing_dir) / FORMAT_NAME / f"billing_period={period}" / f"{FORMAT_NAME}.delivery.json"
+        landed = json.loads(sidecar.read_text()).get("delivery_id") if sidecar.exists() else None
+        if landed != _delivery_id(by_period[period]):
+            changed.add(period)
+    return changed
