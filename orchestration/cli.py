@@ -482,6 +482,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed)
     from orchestration.sample_data.drivers import write_sample_drivers  # business drivers for unit economics
     write_sample_drivers(settings.data_dir, periods, args.seed, rows_per_period=args.rows)
+    from orchestration.sample_data.usage_drivers import write_sample_usage_drivers  # usage of shared pools
+    write_sample_usage_drivers(settings.data_dir, periods, args.seed)
     settings = dataclasses.replace(settings, export_uri=str(out_dir))
     built = run_build(settings, verbose=args.verbose, run_kind="demo")
     print_summary(settings, built)
