@@ -7,7 +7,7 @@ One small organisation, built once with real dbt on a copy of the project whose
 shared_cost_rules hold three usage pools:
 
     shared-database (account 500000000001, $1,000.00 a month)
-    data-platform   (account 500000000002,   $600.00)   consumes the database; the database
+    shared-data-platform (account 500000000002, $600.00)   consumes the database; the database
                                                        consumes it back (a cycle)
     networking      (account 500000000003,   $300.00)   consumed by both
 plus direct cost tagged to checkout ($100.00) and analytics ($300.00) each month.
@@ -34,23 +34,23 @@ from tests.test_allocation import _copy_project, dbt_build
 PERIODS = ["2026-08", "2026-09"]
 DB, DP, NET = "500000000001", "500000000002", "500000000003"
 TEAMS_ACCOUNT = "500000000009"
-POOL_COST = {"shared-database": Fraction(1000), "data-platform": Fraction(600), "networking": Fraction(300)}
+POOL_COST = {"shared-database": Fraction(1000), "shared-data-platform": Fraction(600), "networking": Fraction(300)}
 DIRECT = {"checkout": Fraction(100), "analytics": Fraction(300)}
 
 # Usage per pool and consumer. 2026-09 has no rows for shared-database: it falls back to its
 # fallback_split_method (proportional to direct cost: checkout 100, analytics 300).
 DRIVERS = {
     "2026-08": {
-        "shared-database": {"data-platform": 40, "checkout": 60},
-        "data-platform": {"analytics": 50, "checkout": 30, "shared-database": 20},
-        "networking": {"shared-database": 10, "data-platform": 30, "analytics": 60},
+        "shared-database": {"shared-data-platform": 40, "checkout": 60},
+        "shared-data-platform": {"analytics": 50, "checkout": 30, "shared-database": 20},
+        "networking": {"shared-database": 10, "shared-data-platform": 30, "analytics": 60},
     },
     "2026-09": {
-        "data-platform": {"analytics": 50, "checkout": 50},
-        "networking": {"data-platform": 1, "analytics": 3},
+        "shared-data-platform": {"analytics": 50, "checkout": 50},
+        "networking": {"shared-data-platform": 1, "analytics": 3},
     },
 }
-UNITS = {"shared-database": "GB-month", "data-platform": "CPU-hours", "networking": "GB transferred"}
+UNITS = {"shared-database": "GB-month", "shared-data-platform": "CPU-hours", "networking": "GB transferred"}
 
 
 def _rules(rows: list[dict]) -> list[dict]:
@@ -58,7 +58,7 @@ def _rules(rows: list[dict]) -> list[dict]:
     return [
         blank | {"rule_order": "10", "rule_name": "shared-database", "match_account_id": DB, "include_tagged": "false",
                  "split_method": "usage", "receiver_scope": "all", "fallback_split_method": "proportional"},
-        blank | {"rule_order": "20", "rule_name": "data-platform", "match_account_id": DP, "include_tagged": "false",
+        blank | {"rule_order": "20", "rule_name": "shared-data-platform", "match_account_id": DP, "include_tagged": "false",
                  "split_method": "usage", "receiver_scope": "all"},
         blank | {"rule_order": "30", "rule_name": "networking", "match_account_id": NET, "include_tagged": "false",
                  "split_method": "usage", "receiver_scope": "all"},
@@ -174,7 +174,7 @@ def test_three_pool_graph_with_a_cycle_equals_the_reciprocal_method_to_the_cent(
         select origin_pool, cast(round(sum(billed_cost_rounded) * 100) as bigint)
         from intermediate.int_allocation_paths
         where billing_period = date '2026-08-01' group by origin_pool order by origin_pool""")
-    assert per_pool == [("data-platform", 60000), ("networking", 30000), ("shared-database", 100000)]
+    assert per_pool == [("networking", 30000), ("shared-data-platform", 60000), ("shared-database", 100000)]
 
 
 def test_paths_explain_through_which_pools_each_dollar_reached_a_team(usage_build):
@@ -186,18 +186,18 @@ def test_paths_explain_through_which_pools_each_dollar_reached_a_team(usage_buil
     # the database's cost reaches analytics only through the data platform: directly 0.4 * 0.5,
     # then again around the cycle (database -> platform -> database -> platform ...), all folded into
     # one path: 0.4 * 0.5 / (1 - 0.4 * 0.2) = 0.2 / 0.92
-    assert paths == {"shared-database > data-platform": round(0.2 / 0.92, 10)}
+    assert paths == {"shared-database > shared-data-platform": round(0.2 / 0.92, 10)}
     networking = dict(query(settings, """
         select path || ' -> ' || team, round(share, 10)
         from intermediate.int_allocation_paths
         where billing_period = date '2026-08-01' and origin_pool = 'networking'"""))
     assert set(networking) == {
         "networking -> analytics",
-        "networking > shared-database -> checkout", "networking > shared-database > data-platform -> analytics",
-        "networking > shared-database > data-platform -> checkout",
-        "networking > data-platform -> analytics", "networking > data-platform -> checkout",
-        "networking > data-platform > shared-database -> checkout",
-        "networking > data-platform > shared-database -> analytics",
+        "networking > shared-database -> checkout", "networking > shared-database > shared-data-platform -> analytics",
+        "networking > shared-database > shared-data-platform -> checkout",
+        "networking > shared-data-platform -> analytics", "networking > shared-data-platform -> checkout",
+        "networking > shared-data-platform > shared-database -> checkout",
+        "networking > shared-data-platform > shared-database -> analytics",
     }
     assert networking["networking -> analytics"] == 0.6
     assert abs(sum(networking.values()) - 1) < 1e-9
@@ -293,8 +293,8 @@ def test_driver_files_in_s3_land_like_billing_exports(usage_build, s3_bucket, tm
     with duckdb.connect() as con:
         assert con.execute(f"""select pool, consumer, quantity from read_parquet(
             '{landing}/usage_drivers/billing_period=2026-09/usage_drivers.parquet') order by all""").fetchall() == [
-            ("data-platform", "analytics", 50.0), ("data-platform", "checkout", 50.0),
-            ("networking", "analytics", 3.0), ("networking", "data-platform", 1.0)]
+            ("networking", "analytics", 3.0), ("networking", "shared-data-platform", 1.0),
+            ("shared-data-platform", "analytics", 50.0), ("shared-data-platform", "checkout", 50.0)]
 
 
 def test_usage_drivers_are_a_landing_asset_upstream_of_their_staging_model():

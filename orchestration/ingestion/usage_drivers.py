@@ -151,6 +151,9 @@ def parse_driver_file(text: str, where: str, pools: dict[str, str], teams: set[s
         elif consumer not in teams and consumer not in pools:
             problem = (f"consumer {consumer!r} is neither a team of seed teams nor a pool of seed "
                        "shared_cost_rules; add it there or correct the name")
+        elif consumer in teams and consumer in pools:
+            problem = (f"consumer {consumer!r} is both a team (seed teams) and a pool (seed shared_cost_rules); "
+                       "rename the pool so that the consumer is unambiguous")
         elif consumer == pool:
             problem = f"pool {pool!r} names itself as a consumer; drop the row (a pool cannot pay itself)"
         elif quantity is None or quantity != quantity or quantity in (float("inf"), float("-inf")):

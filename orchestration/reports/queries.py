@@ -260,6 +260,26 @@ def untagged_by_account(con, marts: Marts, period: date, prior: date | None) -> 
     return {"rows": to_fix, "credits": credits}
 
 
+def shared_cost_paths(con, marts: Marts, period: date, prior: date | None, *, pools: int = 5,
+                      rows_per_pool: int = 12) -> dict:
+    """The largest shared pools of the period and, for each, the chain of pools through which its cost
+    reached each team (fct_shared_cost_paths; amounts rounded to the cent by the warehouse)."""
+    marts.require({"fct_shared_cost_paths": ("billing_period", "team", "origin_pool", "path", "hops", "share",
+                                             "effective_cost_rounded")})
+    largest = rows(con, f"""
+        select origin_pool, sum(effective_cost_rounded) as pool_cost, count(distinct team) as teams,
+               max(hops) as max_hops
+        from {SCHEMA}.fct_shared_cost_paths where billing_period = ?
+        group by origin_pool order by pool_cost desc, origin_pool limit ?""", [period, pools])
+    for pool in largest:
+        pool["paths"] = rows(con, f"""
+            select team, path, hops, sum(share) as share, sum(effective_cost_rounded) as cost
+            from {SCHEMA}.fct_shared_cost_paths where billing_period = ? and origin_pool = ?
+            group by team, path, hops order by cost desc, team, path limit ?""",
+                             [period, pool["origin_pool"], rows_per_pool])
+    return {"pools": largest}
+
+
 SECTIONS = [
     ("cost_trend", "Cost trend", cost_trend),
     ("showback", "Showback by team", showback),
@@ -271,6 +291,7 @@ SECTIONS = [
     ("kpis", "KPIs against targets", kpis),
     ("maturity", "Maturity scorecard", maturity),
     ("untagged", "Untagged spend to fix first", untagged_by_account),
+    ("shared_paths", "Shared pools: how their cost reached the teams", shared_cost_paths),
 ]
 
 

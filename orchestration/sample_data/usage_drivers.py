@@ -4,7 +4,7 @@ Three pools of seed ``shared_cost_rules`` split by measured usage, and they use 
 
 - ``shared-database``: the organisation's untagged RDS (one shared cluster); metered in GB-month
   stored per consumer. The data platform stores its pipelines' state there.
-- ``data-platform``: the untagged cost of the data platform's production account (the shared
+- ``shared-data-platform``: the untagged cost of the data platform's production account (the shared
   Spark/ETL platform); metered in CPU-hours per consumer. It runs the database's maintenance
   jobs (backups, vacuum), so the database consumes the platform: a cycle.
 - ``shared-networking``: payer A's networking account; metered in GB transferred per consumer.
@@ -12,7 +12,7 @@ Three pools of seed ``shared_cost_rules`` split by measured usage, and they use 
 
 The files are what a user's own systems would deliver: one CSV per month in
 ``$FINOPS_DATA_DIR/usage-drivers/`` (the default FINOPS_USAGE_DRIVERS_URI), header
-``billing_period,pool,consumer,quantity,unit``. The first month has no ``data-platform`` rows
+``billing_period,pool,consumer,quantity,unit``. The first month has no ``shared-data-platform`` rows
 (its metering went live in the second month): that pool falls back to its
 fallback_split_method there, and rpt_allocation_completeness says so.
 Quantities grow a few percent a month with a little noise; deterministic for (periods, seed).
@@ -30,14 +30,14 @@ USAGE_DRIVERS_FOLDER = "usage-drivers"  # orchestration.ingestion.usage_drivers.
 # pool -> (unit, {consumer: quantity in the first month})
 USAGE: dict[str, tuple[str, dict[str, float]]] = {
     "shared-database": ("GB-month", {
-        "data-platform": 1_800, "analytics": 1_200, "ml-inference": 700, "platform": 300}),
-    "data-platform": ("CPU-hours", {
+        "shared-data-platform": 1_800, "analytics": 1_200, "ml-inference": 700, "platform": 300}),
+    "shared-data-platform": ("CPU-hours", {
         "analytics": 5_400, "ml-inference": 3_100, "data-platform": 2_000, "shared-database": 900}),
     "shared-networking": ("GB transferred", {
         "checkout": 42_000, "search": 30_000, "payments": 21_000, "mobile-api": 18_000, "identity": 9_000,
-        "growth": 6_000, "customer-support": 3_000, "shared-database": 12_000, "data-platform": 24_000}),
+        "growth": 6_000, "customer-support": 3_000, "shared-database": 12_000, "shared-data-platform": 24_000}),
 }
-METERED_FROM_SECOND_MONTH = {"data-platform"}
+METERED_FROM_SECOND_MONTH = {"shared-data-platform"}
 MONTHLY_GROWTH = 0.03
 
 
