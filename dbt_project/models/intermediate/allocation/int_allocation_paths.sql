@@ -73,7 +73,7 @@ walk_0 as (
         shared_cost_rule_name as current_pool,
         scope_value as current_scope,
         shared_cost_rule_name as path,
-        cast(1.0 as {{ dbt.type_float() }}) as mass
+        cast(1.0 as {{ api.Column.translate_type('double') }}) as mass
     from pool_costs
 
 ),
@@ -334,8 +334,8 @@ final as (
         amounts.share,
         amounts.billed_cost,
         amounts.effective_cost,
-        cast(billed_rounded.cents as {{ dbt.type_float() }}) / 100 as billed_cost_rounded,
-        cast(effective_rounded.cents as {{ dbt.type_float() }}) / 100 as effective_cost_rounded
+        cast(billed_rounded.cents as {{ api.Column.translate_type('double') }}) / 100 as billed_cost_rounded,
+        cast(effective_rounded.cents as {{ api.Column.translate_type('double') }}) / 100 as effective_cost_rounded
     from amounts
     inner join billed_rounded
         on amounts.origin_pool = billed_rounded.origin_pool

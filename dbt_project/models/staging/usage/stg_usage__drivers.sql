@@ -22,7 +22,7 @@ with source as (
         cast(null as date) as usage_date,
         cast(null as {{ dbt.type_string() }}) as pool,
         cast(null as {{ dbt.type_string() }}) as consumer,
-        cast(null as {{ dbt.type_float() }}) as quantity,
+        cast(null as {{ api.Column.translate_type('double') }}) as quantity,
         cast(null as {{ dbt.type_string() }}) as unit,
         cast(null as {{ dbt.type_string() }}) as _source_file,
         cast(null as {{ dbt.type_bigint() }}) as _source_row
@@ -37,7 +37,7 @@ summed as (
         cast(billing_period as date) as billing_period,
         pool,
         consumer,
-        sum(cast(quantity as {{ dbt.type_float() }})) as quantity,
+        sum(cast(quantity as {{ api.Column.translate_type('double') }})) as quantity,
         min(unit) as unit,
         count(*) as driver_rows
     from source
