@@ -16,6 +16,7 @@ plus direct cost tagged to checkout ($100.00) and analytics ($300.00) each month
 from __future__ import annotations
 
 import csv
+import re
 import dataclasses
 import shutil
 from fractions import Fraction
@@ -142,7 +143,7 @@ def usage_build(tmp_path_factory):
     assert [(r.billing_period, r.rows, r.status) for r in landed] == [("2026-08", 8, "landed"),
                                                                       ("2026-09", 4, "landed")]
     dbt_build(project, data_dir, tmp_path / "target",
-              ["+int_allocation_paths", "+rpt_allocation_completeness", "+rpt_showback_monthly",
+              ["+fct_shared_cost_paths", "+rpt_allocation_completeness", "+rpt_showback_monthly",
                "+fct_chargeback_ledger", "path:tests/allocation"])
     return settings, project, inbox
 
@@ -307,3 +308,23 @@ def test_usage_drivers_are_a_landing_asset_upstream_of_their_staging_model():
     assert node.group_name == "landing" and node.partitions_def is not None
     assert dg.AssetKey(["landing", "usage_drivers"]) in graph.get(
         dg.AssetKey(["staging", "stg_usage__drivers"])).parent_keys
+
+
+def test_the_review_pack_shows_the_chain_of_pools_for_the_largest_pools(usage_build, tmp_path):
+    from orchestration.publish import publish_marts
+    from orchestration.reports import write_review_pack
+
+    settings, _, _ = usage_build
+    publish_marts(settings.warehouse_path, tmp_path / "data")
+    pack = write_review_pack(tmp_path / "data", "2026-08")
+    assert "shared_paths" not in pack.unavailable
+    html = re.sub(r"\s+", " ", pack.path.read_text())
+    section = html[html.index('<section id="shared_paths">'):]
+    section = section[:section.index("</section>")]
+    # the three pools, largest first, each with its total and how far its cost travelled
+    assert re.findall(r"<h3>(.*?)</h3>", section) == [
+        "shared-database — 1,000.00 to 2 team(s), up to 1 pool(s) in between",
+        "shared-data-platform — 600.00 to 2 team(s), up to 1 pool(s) in between",
+        "networking — 300.00 to 2 team(s), up to 2 pool(s) in between"]
+    assert ('<tr><td class="text">analytics</td><td class="text">shared-database &gt; shared-data-platform</td>'
+            '<td>21.7%</td><td>217.39</td></tr>') in section

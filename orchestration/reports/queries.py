@@ -272,11 +272,13 @@ def shared_cost_paths(con, marts: Marts, period: date, prior: date | None, *, po
         from {SCHEMA}.fct_shared_cost_paths where billing_period = ?
         group by origin_pool order by pool_cost desc, origin_pool limit ?""", [period, pools])
     for pool in largest:
+        # share of the whole pool (a pool scoped per payer or environment is several nodes)
         pool["paths"] = rows(con, f"""
-            select team, path, hops, sum(share) as share, sum(effective_cost_rounded) as cost
+            select team, path, hops, sum(effective_cost_rounded) as cost,
+                   case when ? <> 0 then sum(effective_cost_rounded) / ? end as share
             from {SCHEMA}.fct_shared_cost_paths where billing_period = ? and origin_pool = ?
             group by team, path, hops order by cost desc, team, path limit ?""",
-                             [period, pool["origin_pool"], rows_per_pool])
+                             [pool["pool_cost"], pool["pool_cost"], period, pool["origin_pool"], rows_per_pool])
     return {"pools": largest}
 
 
