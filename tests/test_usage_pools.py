@@ -328,3 +328,19 @@ def test_the_review_pack_shows_the_chain_of_pools_for_the_largest_pools(usage_bu
         "networking — 300.00 to 2 team(s), up to 2 pool(s) in between"]
     assert ('<tr><td class="text">analytics</td><td class="text">shared-database &gt; shared-data-platform</td>'
             '<td>21.7%</td><td>217.39</td></tr>') in section
+
+
+def test_finops_build_lands_a_period_whose_drivers_changed_even_if_its_bill_did_not(usage_build, tmp_path):
+    from orchestration.ingestion.usage_drivers import periods_with_new_drivers
+
+    settings, project, inbox = usage_build
+    seeds = project / "seeds"
+    assert periods_with_new_drivers(str(inbox), settings.landing_dir, PERIODS, seeds_dir=seeds) == set()
+    changed = tmp_path / "inbox"
+    shutil.copytree(inbox, changed)
+    write_driver_file(changed / "platform-usage-2026-09.csv", "2026-09",
+                      {**DRIVERS["2026-09"], "shared-database": {"checkout": 1}})
+    assert periods_with_new_drivers(str(changed), settings.landing_dir, PERIODS, seeds_dir=seeds) == {"2026-09"}
+    (changed / "broken.csv").write_text("pool,consumer\n")
+    # a file the landing would refuse: every period's landing run reports it
+    assert periods_with_new_drivers(str(changed), settings.landing_dir, PERIODS, seeds_dir=seeds) == set(PERIODS)
