@@ -189,9 +189,11 @@ def read_driver_files(uri: str, pools: dict[str, str], teams: set[str]) -> tuple
 
 
 def _delivery_id(rows: list[DriverRow]) -> str:
+    """A hash of what the allocation reads (not of where the files are: the same rows moved to another
+    folder or bucket are the same delivery)."""
     digest = hashlib.sha256()
-    for r in sorted(rows, key=lambda r: (r.source_file, r.source_row)):
-        digest.update(repr((r.usage_date, r.pool, r.consumer, r.quantity, r.unit, r.source_file)).encode())
+    for r in sorted(rows, key=lambda r: (r.pool, r.consumer, r.usage_date or "", r.quantity, r.unit)):
+        digest.update(repr((r.usage_date, r.pool, r.consumer, r.quantity, r.unit)).encode())
     return digest.hexdigest()[:16]
 
 
