@@ -85,6 +85,22 @@ class LandedDrivers:
     status: str  # "landed" or "unchanged"
 
 
+def ensure_usage_drivers_layout(landing_dir: Path) -> None:
+    """Create ``landing/usage_drivers/`` with a zero-row schema file, as ensure_landing_layout does for the
+    export formats: the dbt source (and Spark's external table over the folder) is then valid and typed
+    before the first driver file is landed. Spark and the staging model's glob skip it (leading '_')."""
+    folder = Path(landing_dir) / FORMAT_NAME
+    schema_file = folder / "_empty.parquet"
+    if schema_file.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "._empty.parquet.tmp"
+    columns = ", ".join(f"CAST(NULL AS {type_}) AS {name}" for name, type_ in LANDING_COLUMNS)
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT {columns} WHERE false) TO {quote_literal(str(tmp))} (FORMAT parquet)")
+    tmp.replace(schema_file)
+
+
 def usage_drivers_uri(data_dir: Path) -> str:
     """Where usage driver files are read from: FINOPS_USAGE_DRIVERS_URI, else <data_dir>/usage-drivers."""
     return os.environ.get("FINOPS_USAGE_DRIVERS_URI") or str(Path(data_dir) / "usage-drivers")
@@ -224,6 +240,7 @@ def land_usage_drivers(uri: str, landing_dir: Path, *, periods: list[str] | None
     are the same as those landed is left alone ("unchanged")."""
     pools, teams = known_pools_and_teams(seeds_dir)
     rows, _ = read_driver_files(uri, pools, teams)
+    ensure_usage_drivers_layout(landing_dir)
     by_period: dict[str, list[DriverRow]] = {}
     for row in rows:
         if periods is None or row.billing_period in periods:

@@ -41,7 +41,7 @@ usage_fallbacks as (
         billing_period,
         billing_currency,
         count(*) as usage_pools_on_fallback,
-        {{ dbt.listagg('shared_cost_rule_name', "', '", "order by shared_cost_rule_name") }} as usage_fallback_pools
+        {{ sorted_string_agg('shared_cost_rule_name', "', '") }} as usage_fallback_pools
     from (
         select distinct billing_period, billing_currency, shared_cost_rule_name
         from {{ ref('int_shared_cost_shares') }}
