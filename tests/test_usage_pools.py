@@ -119,11 +119,11 @@ def cents(value: Fraction) -> int:
     return int((value * 100).__round__())
 
 
-@pytest.fixture(scope="module")
-def usage_build(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("usage_pools")
+def build_organisation(tmp_path: Path, drivers: dict[str, dict[str, dict[str, float]]]):
+    """The organisation of the module docstring for the periods of ``drivers``, with those usage driver
+    files landed and the allocation built with dbt; returns (settings, project, inbox, landing results)."""
     exports = tmp_path / "exports"
-    for period in PERIODS:
+    for period in drivers:
         rows = [cur2_row(f"{period}-{account}", float(cost), account=account, start=f"{period}-10 10:00:00")
                 for account, cost in ((DB, 1000), (DP, 600), (NET, 300))]
         rows += [cur2_row(f"{period}-{team}", float(cost), account=TEAMS_ACCOUNT, start=f"{period}-11 10:00:00",
@@ -137,14 +137,20 @@ def usage_build(tmp_path_factory):
                                    duckdb_threads=2, duckdb_memory_limit="2GB")
     load_exports(str(exports), settings.landing_dir)
     inbox = tmp_path / "usage-drivers"
-    for period, usage in DRIVERS.items():
+    for period, usage in drivers.items():
         write_driver_file(inbox / f"platform-usage-{period}.csv", period, usage)
     landed = land_usage_drivers(str(inbox), settings.landing_dir, seeds_dir=project / "seeds")
-    assert [(r.billing_period, r.rows, r.status) for r in landed] == [("2026-08", 8, "landed"),
-                                                                      ("2026-09", 4, "landed")]
     dbt_build(project, data_dir, tmp_path / "target",
               ["+fct_shared_cost_paths", "+rpt_allocation_completeness", "+rpt_showback_monthly",
                "+fct_chargeback_ledger", "path:tests/allocation"])
+    return settings, project, inbox, landed
+
+
+@pytest.fixture(scope="module")
+def usage_build(tmp_path_factory):
+    settings, project, inbox, landed = build_organisation(tmp_path_factory.mktemp("usage_pools"), DRIVERS)
+    assert [(r.billing_period, r.rows, r.status) for r in landed] == [("2026-08", 8, "landed"),
+                                                                      ("2026-09", 4, "landed")]
     return settings, project, inbox
 
 
@@ -344,3 +350,22 @@ def test_finops_build_lands_a_period_whose_drivers_changed_even_if_its_bill_did_
     (changed / "broken.csv").write_text("pool,consumer\n")
     # a file the landing would refuse: every period's landing run reports it
     assert periods_with_new_drivers(str(changed), settings.landing_dir, PERIODS, seeds_dir=seeds) == set(PERIODS)
+
+
+def test_pools_that_only_consume_each_other_stay_visible_as_unallocated(tmp_path):
+    """A closed cycle: the database and the data platform bill only each other, so their $1,600 never
+    reaches a team. It is kept as 'unallocated' (path '<pool> (no team)'), and the period still balances."""
+    settings, _, _, _ = build_organisation(tmp_path, {"2026-10": {
+        "shared-database": {"shared-data-platform": 1},
+        "shared-data-platform": {"shared-database": 1},
+        "networking": {"analytics": 1},
+    }})
+    assert query(settings, """
+        select origin_pool, path, team, billed_cost_rounded from marts.fct_shared_cost_paths
+        order by origin_pool""") == [
+        ("networking", "networking", "analytics", 300.0),
+        ("shared-data-platform", "shared-data-platform (no team)", "unallocated", 600.0),
+        ("shared-database", "shared-database (no team)", "unallocated", 1000.0)]
+    assert query(settings, """
+        select round(billed_cost_difference, 6), round(unallocated_billed_cost, 2)
+        from marts.rpt_allocation_completeness""") == [(0.0, 1600.0)]

@@ -15,8 +15,8 @@
     origin's cost, where r < 1 is the largest share any cycle keeps among pools: for
     r <= 0.5, under 1e-15. A remainder below `tolerance` (1e-9 of the pool) is spread over
     the teams in proportion (so each pool is distributed exactly); a larger remainder means
-    a closed cycle that never reaches a team, and it is kept as team 'unallocated' with path
-    ending in '(no team)' so it stays visible instead of lost.
+    a closed cycle that never reaches a team (or a pool without any receiver), and it is kept as
+    team 'unallocated' with path '<origin> (no team)' so it stays visible instead of lost.
 
     The path is the chain of pools a share went through, origin first ('shared-database >
     data-platform'); a pool met again (a cycle) is not repeated, so the number of paths stays
@@ -174,10 +174,7 @@ unreached as (
         pool_costs.scope_value as origin_scope,
         pool_costs.billing_period,
         pool_costs.billing_currency,
-        case
-            when reached_totals.reached is null then pool_costs.shared_cost_rule_name
-            else pool_costs.shared_cost_rule_name || ' > (no team)'
-        end as path,
+        pool_costs.shared_cost_rule_name || ' (no team)' as path,
         'unallocated' as team,
         1.0 - coalesce(reached_totals.reached, 0) as mass
     from pool_costs
