@@ -11,7 +11,7 @@
     graph: the mass of each origin starts at 1.0 on the origin; at each hop the mass sitting
     on a pool moves to its consumers by their shares; what reaches a team stays there. After
     var shared_cost_graph_iterations hops (default 50, unrolled below so the SQL is plain
-    joins, portable to Spark and Trino) the mass still on pools is at most r^50 of the
+    joins; Spark's analyser fails on the resulting deep plan today, docs/allocation.md) the mass still on pools is at most r^50 of the
     origin's cost, where r < 1 is the largest share any cycle keeps among pools: for
     r <= 0.5, under 1e-15. A remainder below `tolerance` (1e-9 of the pool) is spread over
     the teams in proportion (so each pool is distributed exactly); a larger remainder means
