@@ -26,7 +26,8 @@ CUR_LEGACY = "cur_legacy"
 FOCUS = "focus"
 FORMATS = (CUR2, CUR_LEGACY, FOCUS)
 
-# CUR 2.0 (AWS Data Exports, the 115 columns of the default query).  Legacy CUR
+# CUR 2.0 (AWS Data Exports, the 115 columns of the default query, plus the split cost
+# allocation columns).  Legacy CUR
 # lands in the same shape: its Athena/parquet names are the CUR 2.0 names, and
 # its CSV names (``lineItem/UnblendedCost``) convert to them.
 CUR_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -144,6 +145,19 @@ CUR_COLUMNS: tuple[tuple[str, str], ...] = (
     ("savings_plan_start_time", "VARCHAR"),
     ("savings_plan_total_commitment_to_date", "DOUBLE"),
     ("savings_plan_used_commitment", "DOUBLE"),
+    # Split cost allocation data (EKS pods / ECS tasks), present when the export includes it:
+    # each pod record restates part of its parent EC2 instance's cost (docs/allocation.md#kubernetes).
+    ("split_line_item_actual_usage", "DOUBLE"),
+    ("split_line_item_net_split_cost", "DOUBLE"),
+    ("split_line_item_net_unused_cost", "DOUBLE"),
+    ("split_line_item_parent_resource_id", "VARCHAR"),
+    ("split_line_item_public_on_demand_split_cost", "DOUBLE"),
+    ("split_line_item_public_on_demand_unused_cost", "DOUBLE"),
+    ("split_line_item_reserved_usage", "DOUBLE"),
+    ("split_line_item_split_cost", "DOUBLE"),
+    ("split_line_item_split_usage", "DOUBLE"),
+    ("split_line_item_split_usage_ratio", "DOUBLE"),
+    ("split_line_item_unused_cost", "DOUBLE"),
     ("tags", "MAP(VARCHAR, VARCHAR)"),)
 
 # FOCUS 1.0 columns plus the 1.1/1.2 additions we use.  ``Tags`` is a JSON

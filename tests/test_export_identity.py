@@ -128,6 +128,13 @@ def test_money_of_two_currencies_is_never_summed_in_the_completeness_mart_or_the
         "  untagged = share of taggable spend without its team tag; unallocated = share of amortized cost "
         "with no team (KPIs untagged_cost_pct, allocation_coverage_pct)",
     ]
+    # the KPIs too are per currency: each payer's own shares, never a blend of USD and EUR
+    with duckdb.connect(str(two_payer_build.warehouse_path), read_only=True) as con:
+        kpis = con.execute("""
+            select strftime(billing_period, '%Y-%m'), billing_currency, value, numerator, denominator
+            from marts.fct_finops_kpis_monthly where kpi_name = 'untagged_cost_pct' order by all""").fetchall()
+    assert kpis == [("2024-01", "EUR", 100.0, 41.0, 41.0), ("2024-01", "USD", 100.0, 101.0, 101.0),
+                    ("2024-02", "EUR", 100.0, 41.0, 41.0), ("2024-02", "USD", 100.0, 101.0, 101.0)]
     evidence = allocation_evidence(two_payer_build.warehouse_path)
     assert list(evidence["billing_period"]) == ["2024-01 EUR", "2024-01 USD", "2024-02 EUR", "2024-02 USD"]
 

@@ -185,7 +185,8 @@ def recorded(tmp_path):
 def planned_models(data_dir: Path, manifest: dict) -> set[str]:
     plan = plan_build(data_dir, manifest, DBT_PROJECT_DIR, warehouse_exists=True)
     assert not plan.full and not plan.periods
-    return {uid.split(".")[-1] for uid in plan.changed_nodes if uid.startswith(("model.", "seed."))}
+    # node names, not the last part of the id: a versioned model's id ends in its version (….v2)
+    return {manifest["nodes"][uid]["name"] for uid in plan.changed_nodes if uid.startswith(("model.", "seed."))}
 
 
 def test_an_unchanged_project_plans_nothing(recorded):

@@ -471,3 +471,26 @@ def test_a_delivery_larger_than_the_memory_limit_lands_streaming_in_bounded_memo
     cur2, legacy = landed(landing, "cur2", "2025-01")[0], landed(landing, "cur_legacy", "2025-01")[0]
     assert cur2 + legacy == line_items == source_rows > 250_000
     assert peak_mb < 550, f"peak resident memory {peak_mb} MB"
+
+
+def test_a_landing_folder_from_an_older_loader_reads_with_the_new_columns_as_null(tmp_path):
+    """The landing contract gained the split cost allocation columns (issue 20): a folder landed by
+    the previous loader gets a new schema file, so staging's union_by_name read has every column
+    (NULL in the old files) until their deliveries are landed again."""
+    from orchestration.ingestion.landing import ensure_landing_layout
+    from orchestration.landing_schema import SCHEMAS
+
+    landing = tmp_path / "landing"
+    write_data_export(tmp_path / "exports", "cur2", "2024-01", {"part-1.parquet": [cur2_row("a", 1.25)]},
+                      execution_id="exec-1")
+    load_exports(str(tmp_path / "exports"), landing)
+    old_columns = [c for c, _ in SCHEMAS["cur2"].landing_columns if not c.startswith("split_line_item_")]
+    for parquet in (landing / "cur2").rglob("*.parquet"):  # as the previous loader wrote them
+        duckdb.sql(f"copy (select {', '.join(old_columns)} from '{parquet}') to '{parquet}.old' (format parquet)")
+        Path(f"{parquet}.old").replace(parquet)
+
+    ensure_landing_layout(landing)
+
+    row = duckdb.sql(f"""select count(*), sum(line_item_unblended_cost), count(split_line_item_split_cost)
+                         from read_parquet('{landing}/cur2/**/*.parquet', union_by_name=true)""").fetchone()
+    assert row == (1, 1.25, 0)

@@ -20,7 +20,7 @@ from orchestration.reports.browser import CHROMIUM, Browser
 from tests.test_publish import real_build, write_build_file  # noqa: F401  (the shared session build)
 
 SECTION_IDS = ["cost_trend", "showback", "top_movers", "anomalies", "budget", "commitments", "unit_costs", "kpis",
-               "maturity", "untagged", "shared_paths"]
+               "maturity", "untagged", "kubernetes", "shared_paths"]
 CHART_STATS = """JSON.stringify(Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {
   var box = svg.getBoundingClientRect();
   var marks = svg.querySelectorAll('polyline, rect.bar, circle, path');
@@ -148,8 +148,8 @@ def test_marts_not_published_yet_are_reported_per_section_not_a_crash(tmp_path):
 
     pack = write_review_pack(tmp_path / "data", "2026-10")
 
-    assert sorted(pack.unavailable) == ["anomalies", "budget", "commitments", "kpis", "maturity", "shared_paths",
-                                        "unit_costs"]
+    assert sorted(pack.unavailable) == ["anomalies", "budget", "commitments", "kpis", "kubernetes", "maturity",
+                                        "shared_paths", "unit_costs"]
     html = pack.path.read_text()
     assert 'data-missing="kpis"' in html and "Not available yet" in html and "fct_finops_kpis_monthly" in html
     assert '<section id="showback">' in html and 'data-missing="showback"' not in html
@@ -246,6 +246,10 @@ def test_text_from_the_bill_is_escaped_in_the_pack(tmp_path):
             $team as team, 10.0 as direct_cost, 2.5 as shared_cost, 12.5 as total_cost,
             null::double as prior_period_cost, null::double as change_pct, 100.0 as untagged_cost_pct""",
                     {"team": team})
+        con.execute("""create table marts.fct_tag_coverage_monthly as select date '2026-10-01' as billing_period,
+            'USD' as billing_currency, $account as sub_account_id, 'Amazon S3' as service_name,
+            'Usage' as charge_category, 'untagged' as tag_status, false as is_shared_by_design,
+            12.5 as effective_cost""", {"account": account})
     publish_marts(build, tmp_path / "data")
 
     html = write_review_pack(tmp_path / "data", "2026-10").path.read_text()

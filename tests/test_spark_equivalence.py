@@ -244,7 +244,13 @@ def test_every_mart_is_the_same_on_duckdb_and_spark(built_on_both):
         def spark_side(mart: str, columns: list[str]) -> str:
             """The Spark files of a mart, as a relation DuckDB reads in the mart's columns."""
             if mart not in duck_views:
-                return f"read_parquet('{spark_marts / mart}/*.parquet')"
+                folder = spark_marts / mart
+                if any(p.name.startswith("billing_period=") for p in folder.iterdir() if p.is_dir()):
+                    # an incremental mart (e.g. fct_tag_coverage_monthly): Spark partitions its files
+                    selected = ", ".join("cast(billing_period as date) as billing_period" if c == "billing_period"
+                                         else c for c in columns)
+                    return f"(select {selected} from read_parquet('{folder}/**/*.parquet', hive_partitioning = true))"
+                return f"read_parquet('{folder}/*.parquet')"
             backing = spark_marts.parent / "intermediate.db" / ("int_" + mart.removeprefix("fct_"))
             # The view's own SQL runs on Spark only when queried, so its files cannot hold the flags of
             # macro period_status_columns: they are derived here by the same definition (the tables'
@@ -259,6 +265,11 @@ def test_every_mart_is_the_same_on_duckdb_and_spark(built_on_both):
 
         problems, summary = [], []
         for mart in duck_tables + duck_views:
+            if mart in duck_views and not (spark_marts.parent / "intermediate.db"
+                                           / ("int_" + mart.removeprefix("fct_"))).exists():
+                # a view over another mart (fct_finops_kpis_monthly_v1 over v2): its rows are that mart's
+                summary.append(f"  {mart:<32}   view over a compared mart")
+                continue
             duck = _read(con, f"marts.{mart}")
             found = _compare_table(mart, duck, _read(con, spark_side(mart, duck[0])))
             summary.append(f"  {mart:<32} {len(duck[2]):>6} rows  {'same' if not found else 'DIFFERENT'}")

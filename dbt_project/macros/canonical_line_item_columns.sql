@@ -43,6 +43,17 @@
         'commitment_discount_category',
         'commitment_discount_status',
         'unused_commitment_cost',
+        'split_parent_resource_id',
+        'split_usage',
+        'split_usage_ratio',
+        'split_cost',
+        'split_unused_cost',
+        'split_public_on_demand_split_cost',
+        'split_public_on_demand_unused_cost',
+        'split_net_split_cost',
+        'split_net_unused_cost',
+        'split_reserved_usage',
+        'split_actual_usage',
         'tags',
     ]) }}
 {%- endmacro %}

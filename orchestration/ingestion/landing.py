@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from orchestration.duckdb_setup import install_bundled_extensions
 from orchestration.ingestion.conform import (
@@ -79,15 +80,20 @@ def ensure_landing_layout(landing_dir: Path) -> None:
 
     dbt's sources glob ``landing/<format>/**/*.parquet``; the schema file keeps
     that glob valid (and typed) before the first delivery of a format arrives.
+    The schema file is rewritten when the landing contract gained columns since it was
+    written: read with ``union_by_name``, it gives files landed by an older loader NULLs for
+    the new columns until their delivery is landed again (LANDING_FORMAT_VERSION).
     """
     for format_name in FORMATS:
         folder = writable_folder(landing_dir / format_name)
         schema_file = folder / "_empty.parquet"
-        if not schema_file.exists():
-            tmp = folder / "._empty.parquet.tmp"
-            with duckdb.connect() as con:
-                con.execute(f"COPY ({empty_select_sql(format_name)}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
-            tmp.replace(schema_file)
+        wanted = [name for name, _ in SCHEMAS[format_name].landing_columns]
+        if schema_file.exists() and pq.read_schema(schema_file).names == wanted:
+            continue
+        tmp = folder / "._empty.parquet.tmp"
+        with duckdb.connect() as con:
+            con.execute(f"COPY ({empty_select_sql(format_name)}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
+        tmp.replace(schema_file)
     ensure_usage_drivers_layout(landing_dir)  # the usage drivers of shared pools land beside the exports
 
 
@@ -95,7 +101,8 @@ log = logging.getLogger(__name__)
 
 # Bumped whenever the way deliveries are conformed changes (columns, tag folding...):
 # a delivery landed by an older loader is landed again, not kept as "unchanged".
-LANDING_FORMAT_VERSION = 2
+# 3: the CUR split cost allocation columns (EKS pods, issue 20).
+LANDING_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,27 @@ def untagged_by_account(con, marts: Marts, period: date, prior: date | None) -> 
     return {"rows": to_fix, "credits": credits}
 
 
+def kubernetes(con, marts: Marts, period: date, prior: date | None) -> dict:
+    """EKS clusters (split cost allocation data): each cluster's idle share, and cost by namespace and team."""
+    marts.require({"fct_kubernetes_cost_daily": ("billing_period", "cluster_name", "namespace", "team",
+                                                 "split_cost", "idle_cost", "effective_cost")})
+    clusters = rows(con, f"""
+        select cluster_name, sum(effective_cost) as cluster_cost, sum(split_cost) as split_cost,
+               sum(idle_cost) as idle_cost,
+               case when sum(effective_cost) <> 0 then 100.0 * sum(idle_cost) / sum(effective_cost) end as idle_pct,
+               (select case when sum(p.effective_cost) <> 0 then 100.0 * sum(p.idle_cost) / sum(p.effective_cost) end
+                from {SCHEMA}.fct_kubernetes_cost_daily p
+                where p.billing_period = ? and p.cluster_name = k.cluster_name) as prior_idle_pct
+        from {SCHEMA}.fct_kubernetes_cost_daily k where billing_period = ?
+        group by cluster_name order by cluster_cost desc, cluster_name""", [prior, period])
+    namespaces = rows(con, f"""
+        select cluster_name, namespace, team, sum(split_cost) as split_cost, sum(idle_cost) as idle_cost,
+               sum(effective_cost) as total_cost
+        from {SCHEMA}.fct_kubernetes_cost_daily where billing_period = ?
+        group by cluster_name, namespace, team order by cluster_name, total_cost desc, namespace, team""", [period])
+    return {"clusters": clusters, "rows": namespaces}
+
+
 def shared_cost_paths(con, marts: Marts, period: date, prior: date | None, *, pools: int = 5,
                       rows_per_pool: int = 12) -> dict:
     """The largest shared pools of the period and, for each, the chain of pools through which its cost
@@ -293,6 +314,7 @@ SECTIONS = [
     ("kpis", "KPIs against targets", kpis),
     ("maturity", "Maturity scorecard", maturity),
     ("untagged", "Untagged spend to fix first", untagged_by_account),
+    ("kubernetes", "Kubernetes: idle share per cluster, cost by namespace and team", kubernetes),
     ("shared_paths", "Shared pools: how their cost reached the teams", shared_cost_paths),
 ]
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
+from . import kubernetes
 from . import organisation as org
 from .line_items import PeriodGenerator, PeriodPlan, Totals, build_pool
 from .writers import FORMATS, WRITERS
@@ -123,7 +125,7 @@ def write_sample_exports(
             writers = [WRITERS[f](out_dir, gen, seed=seed, bucket=bucket, prefix=prefix,
                                   rows_per_file=rows_per_file) for f in lay[role]]
             totals = Totals()
-            for piece in gen.pieces():
+            for piece in chain(gen.pieces(), kubernetes.pieces(gen)):  # + the EKS clusters' split cost data
                 totals.add(piece)
                 for w in writers:
                     w.write(piece)

@@ -33,10 +33,12 @@ STATS_COLUMNS = ["line_item_usage_start_date", "line_item_line_item_type", "line
                  "bill_payer_account_id", "line_item_product_code", "bill_billing_period_start_date",
                  "ChargePeriodStart", "ChargeCategory", "SubAccountId", "BillingAccountId", "BillingPeriodStart"]
 MAP_COLUMNS = {"cost_category", "discount", "product", "resource_tags", "tags"}
-# CUR 2.0 columns a legacy CUR does not have (maps, names, net and discount columns).
+# CUR 2.0 columns a legacy CUR does not have (maps, names, net and discount columns), and the
+# split cost allocation columns (a legacy CUR has them when split data is on; the sample's legacy
+# payer runs no EKS cluster).
 LEGACY_EXCLUDED = MAP_COLUMNS | {
     "bill_payer_account_name", "line_item_usage_account_name", "discount_bundled_discount", "discount_total_discount",
-} | {c for c, _ in CUR_COLUMNS if "_net_" in c}
+} | {c for c, _ in CUR_COLUMNS if "_net_" in c or c.startswith("split_line_item_")}
 LEGACY_COLUMNS = [c for c in CUR_NAMES if c not in LEGACY_EXCLUDED]
 
 _CATEGORIES = (("line_item_", "lineItem"), ("savings_plan_", "savingsPlan"), ("reservation_", "reservation"),

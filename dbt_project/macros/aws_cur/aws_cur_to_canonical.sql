@@ -44,10 +44,14 @@
         end as pricing_category,
         line_item_usage_amount as consumed_quantity,
         nullif(pricing_unit, '') as consumed_unit,
-        coalesce(line_item_unblended_cost, 0) as billed_cost,
-        {{ aws_cur_amortized_cost('line_item_type') }} as effective_cost,
+        -- a split cost allocation record (an EKS pod's or ECS task's share of its EC2
+        -- instance) restates the instance's cost in the split_* columns: its line-item
+        -- costs are never counted, so the bill's total is the same with split data on or off
+        case when is_split_cost_record then 0 else coalesce(line_item_unblended_cost, 0) end as billed_cost,
+        case when is_split_cost_record then 0 else {{ aws_cur_amortized_cost('line_item_type') }} end
+            as effective_cost,
         case
-            when line_item_type = 'SavingsPlanNegation' then 0
+            when is_split_cost_record or line_item_type = 'SavingsPlanNegation' then 0
             else coalesce(pricing_public_on_demand_cost, 0)
         end as list_cost,
         nullif(line_item_currency_code, '') as billing_currency,
@@ -66,11 +70,26 @@
             when line_item_type in ('RIFee', 'SavingsPlanRecurringFee') then 'Unused'
         end as commitment_discount_status,
         {{ aws_cur_unused_commitment_cost('line_item_type') }} as unused_commitment_cost,
+        -- split cost allocation data, as AWS computes it (NULL on every other line);
+        -- the money columns are the pod's or task's share of its parent instance's amortized cost
+        nullif(split_line_item_parent_resource_id, '') as split_parent_resource_id,
+        split_line_item_split_usage as split_usage,
+        split_line_item_split_usage_ratio as split_usage_ratio,
+        split_line_item_split_cost as split_cost,
+        split_line_item_unused_cost as split_unused_cost,
+        split_line_item_public_on_demand_split_cost as split_public_on_demand_split_cost,
+        split_line_item_public_on_demand_unused_cost as split_public_on_demand_unused_cost,
+        split_line_item_net_split_cost as split_net_split_cost,
+        split_line_item_net_unused_cost as split_net_unused_cost,
+        split_line_item_reserved_usage as split_reserved_usage,
+        split_line_item_actual_usage as split_actual_usage,
         resource_tags as tags
     from (
         select
             *,
-            nullif(line_item_line_item_type, '') as line_item_type
+            nullif(line_item_line_item_type, '') as line_item_type,
+            coalesce(line_item_operation, '') in ({{ "'" ~ split_cost_operations() | join("', '") ~ "'" }})
+                as is_split_cost_record
         from {{ relation }}
     ) as typed
 {%- endmacro %}

@@ -5,7 +5,9 @@
     semantic layer, the showback's per-team share, the review pack's "fix these first"
     list).
       tag_status = not_taggable  the charge cannot carry a tag (macros/tags/is_taggable_charge)
-                   tagged        the team came from the cost's own team tag (allocation_method 'tag')
+                   tagged        the team came from the cost's own team tag (allocation_method 'tag'),
+                                 or an EKS node's cost went to its pods' teams and idle pool
+                                 (kubernetes_split / kubernetes_idle: namespaces and labels)
                    untagged      taggable, but the team came from a rule, an account default,
                                  or nowhere
     is_shared_by_design marks cost in a shared_cost_rules pool: split to its receivers on
@@ -14,6 +16,17 @@
     Incremental per billing period like the allocation it reads.
 -#}
 {{ config(**billing_period_incremental_config()) }}
+{%- set dimensions = [
+    'billing_period',
+    'billing_currency',
+    'billing_account_id',
+    'sub_account_id',
+    'service_name',
+    'charge_category',
+    'team',
+    'tag_status',
+    'is_shared_by_design',
+] %}
 
 with owned_costs as (
 
@@ -34,10 +47,12 @@ classified as (
         coalesce(team, 'unallocated') as team,
         case
             when not {{ is_taggable_charge('charge_category') }} then 'not_taggable'
-            when allocation_method = 'tag' then 'tagged'
+            -- an EKS node's cost reached teams through its pods' namespaces and labels, the
+            -- Kubernetes form of tags; the cluster's idle pool is split on purpose
+            when allocation_method in ('tag', 'kubernetes_split', 'kubernetes_idle') then 'tagged'
             else 'untagged'
         end as tag_status,
-        shared_cost_rule_name is not null as is_shared_by_design,
+        shared_cost_rule_name is not null or allocation_method = 'kubernetes_idle' as is_shared_by_design,
         billed_cost,
         effective_cost,
         line_item_count
@@ -48,29 +63,13 @@ classified as (
 final as (
 
     select
-        billing_period,
-        billing_currency,
-        billing_account_id,
-        sub_account_id,
-        service_name,
-        charge_category,
-        team,
-        tag_status,
-        is_shared_by_design,
+        {{ dimensions | join(',\n        ') }},
         sum(billed_cost) as billed_cost,
         sum(effective_cost) as effective_cost,
         sum(line_item_count) as line_item_count
     from classified
     group by
-        billing_period,
-        billing_currency,
-        billing_account_id,
-        sub_account_id,
-        service_name,
-        charge_category,
-        team,
-        tag_status,
-        is_shared_by_design
+        {{ dimensions | join(',\n        ') }}
 
 )
 

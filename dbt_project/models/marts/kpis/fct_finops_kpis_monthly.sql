@@ -22,6 +22,7 @@
 -- depends_on: {{ ref('fct_budget_forecast_monthly') }}
 -- depends_on: {{ ref('fct_cost_anomalies_daily') }}
 -- depends_on: {{ ref('fct_unit_cost_monthly') }}
+-- depends_on: {{ ref('fct_kubernetes_cost_daily') }}
 {%- set level = var('kpi_target_maturity') %}
 {%- set target_column = 'run_target' if level == 'run' else 'target' %}
 {%- set kpis = semantic_kpi_metrics() %}

@@ -68,6 +68,14 @@ renamed as (
             when CommitmentDiscountStatus = 'Unused' then coalesce(EffectiveCost, 0)
             else 0
         end as unused_commitment_cost,
+        -- FOCUS up to 1.2 has no split cost allocation columns (1.3's Allocated* columns are not landed)
+        cast(null as {{ dbt.type_string() }}) as split_parent_resource_id,
+        {% for column in ['split_usage', 'split_usage_ratio', 'split_cost', 'split_unused_cost',
+                          'split_public_on_demand_split_cost', 'split_public_on_demand_unused_cost',
+                          'split_net_split_cost', 'split_net_unused_cost', 'split_reserved_usage',
+                          'split_actual_usage'] -%}
+        cast(null as double) as {{ column }},
+        {% endfor -%}
         Tags as tags
     from source
 
