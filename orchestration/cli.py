@@ -180,6 +180,11 @@ def _run_build(settings: Settings, periods: list[str] | None, *, verbose: bool, 
     # a period whose every delivery is the one the last successful build was made from needs no
     # landing run (nor its checks: they passed then)
     already_built = periods_already_built(settings.data_dir, deliveries)
+    from orchestration.ingestion.usage_drivers import periods_with_new_drivers, usage_drivers_uri
+
+    # new usage drivers (shared pools) are landed by the period's landing run too
+    with_new_drivers = periods_with_new_drivers(usage_drivers_uri(settings.data_dir), settings.landing_dir, periods)
+    already_built = [p for p in already_built if p not in with_new_drivers]
 
     import dagster as dg
 
@@ -477,6 +482,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     write_sample_exports(out_dir, periods=periods, rows_per_period=args.rows, seed=args.seed, optimize_waste=True)
     from orchestration.sample_data.drivers import write_sample_drivers  # business drivers for unit economics
     write_sample_drivers(settings.data_dir, periods, args.seed, rows_per_period=args.rows)
+    from orchestration.sample_data.usage_drivers import write_sample_usage_drivers  # usage of shared pools
+    write_sample_usage_drivers(settings.data_dir, periods, args.seed)
     settings = dataclasses.replace(settings, export_uri=str(out_dir))
     built = run_build(settings, verbose=args.verbose, run_kind="demo")
     print_summary(settings, built)

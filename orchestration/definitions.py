@@ -109,6 +109,26 @@ def landing_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     )(_land_billing_period)
 
 
+def _land_usage_drivers(context: dg.AssetExecutionContext, finops: FinopsSettings):
+    """Check every usage driver file and land the partition's billing period (atomic replace)."""
+    from orchestration.ingestion.usage_drivers import land_usage_drivers, usage_drivers_uri
+
+    landed = land_usage_drivers(usage_drivers_uri(Path(finops.data_dir)), Path(finops.data_dir) / "landing",
+                                periods=[context.partition_key])
+    return dg.MaterializeResult(metadata={"rows": sum(r.rows for r in landed),
+                                          "status": ", ".join(r.status for r in landed) or "no drivers"})
+
+
+def usage_drivers_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The usage drivers landing asset (orchestration/ingestion/usage_drivers.py) over ``partitions_def``."""
+    return dg.asset(
+        key=dg.AssetKey(["landing", "usage_drivers"]), partitions_def=partitions_def, group_name="landing",
+        compute_kind="python",
+        description="Usage drivers of shared pools (CSV files under FINOPS_USAGE_DRIVERS_URI), checked and landed "
+                    "per billing period (landing/usage_drivers/billing_period=YYYY-MM/usage_drivers.parquet)",
+    )(_land_usage_drivers)
+
+
 class FinopsDbtTranslator(DagsterDbtTranslator):
     """Asset groups mirror the dbt layers: staging, intermediate, marts, config (seeds)."""
 
@@ -235,8 +255,8 @@ def build_definitions(partitions_def: dg.MonthlyPartitionsDefinition) -> dg.Defi
                     "BI readers and write the monthly review pack and the dbt docs site.",
     )
     return dg.Definitions(
-        assets=[landing_asset(partitions_def), finops_dbt_seeds, models, cost_alerts, savings_digest,
-                published_warehouse, monthly_review_pack, dbt_docs],
+        assets=[landing_asset(partitions_def), usage_drivers_asset(partitions_def), finops_dbt_seeds, models,
+                cost_alerts, savings_digest, published_warehouse, monthly_review_pack, dbt_docs],
         # Great Expectations suites (expectations/) as asset checks on the assets they guard
         asset_checks=build_asset_checks(partitions_def, FORMATS),
         jobs=[load_billing_period, build_warehouse],

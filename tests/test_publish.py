@@ -437,6 +437,8 @@ def real_build(request, tmp_path_factory):
                                    duckdb_memory_limit="2GB")
     write_sample_exports(tmp_path / "exports", periods=DEMO_PERIODS, rows_per_period=3000, seed=11)
     write_sample_drivers(settings.data_dir, DEMO_PERIODS, 11, rows_per_period=3000)
+    from orchestration.sample_data.usage_drivers import write_sample_usage_drivers  # as `finops demo` does
+    write_sample_usage_drivers(settings.data_dir, DEMO_PERIODS, 11)
     write_build_file(tmp_path / "previous" / "warehouse.duckdb", 1)
     previous = publish_marts(tmp_path / "previous" / "warehouse.duckdb", settings.data_dir)
     previous_answer = published_answer(settings.data_dir)

@@ -20,7 +20,7 @@ from orchestration.reports.browser import CHROMIUM, Browser
 from tests.test_publish import real_build, write_build_file  # noqa: F401  (the shared session build)
 
 SECTION_IDS = ["cost_trend", "showback", "top_movers", "anomalies", "budget", "commitments", "unit_costs", "kpis",
-               "maturity", "untagged", "kubernetes", "optimize"]
+               "maturity", "untagged", "kubernetes", "shared_paths", "optimize"]
 CHART_STATS = """JSON.stringify(Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {
   var box = svg.getBoundingClientRect();
   var marks = svg.querySelectorAll('polyline, rect.bar, circle, path');
@@ -149,8 +149,7 @@ def test_marts_not_published_yet_are_reported_per_section_not_a_crash(tmp_path):
     pack = write_review_pack(tmp_path / "data", "2026-10")
 
     assert sorted(pack.unavailable) == ["anomalies", "budget", "commitments", "kpis", "kubernetes", "maturity",
-                                        "optimize",
-                                        "unit_costs"]
+                                        "optimize", "shared_paths", "unit_costs"]
     html = pack.path.read_text()
     assert 'data-missing="kpis"' in html and "Not available yet" in html and "fct_finops_kpis_monthly" in html
     assert '<section id="showback">' in html and 'data-missing="showback"' not in html

@@ -35,6 +35,7 @@ from orchestration.ingestion.discovery import Delivery, deliveries_for_periods, 
 from orchestration.ingestion.errors import IngestionError
 from orchestration.ingestion.profile import profile_landing_file, refusal_reasons
 from orchestration.ingestion.storage import ExportStore, open_store
+from orchestration.ingestion.usage_drivers import ensure_usage_drivers_layout
 from orchestration.landing_schema import FORMATS, SCHEMAS
 
 
@@ -93,6 +94,7 @@ def ensure_landing_layout(landing_dir: Path) -> None:
         with duckdb.connect() as con:
             con.execute(f"COPY ({empty_select_sql(format_name)}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
         tmp.replace(schema_file)
+    ensure_usage_drivers_layout(landing_dir)  # the usage drivers of shared pools land beside the exports
 
 
 log = logging.getLogger(__name__)

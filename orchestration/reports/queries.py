@@ -281,6 +281,28 @@ def kubernetes(con, marts: Marts, period: date, prior: date | None) -> dict:
     return {"clusters": clusters, "rows": namespaces}
 
 
+def shared_cost_paths(con, marts: Marts, period: date, prior: date | None, *, pools: int = 5,
+                      rows_per_pool: int = 12) -> dict:
+    """The largest shared pools of the period and, for each, the chain of pools through which its cost
+    reached each team (fct_shared_cost_paths; amounts rounded to the cent by the warehouse)."""
+    marts.require({"fct_shared_cost_paths": ("billing_period", "team", "origin_pool", "path", "hops", "share",
+                                             "effective_cost_rounded")})
+    largest = rows(con, f"""
+        select origin_pool, sum(effective_cost_rounded) as pool_cost, count(distinct team) as teams,
+               max(hops) as max_hops
+        from {SCHEMA}.fct_shared_cost_paths where billing_period = ?
+        group by origin_pool order by pool_cost desc, origin_pool limit ?""", [period, pools])
+    for pool in largest:
+        # share of the whole pool (a pool scoped per payer or environment is several nodes)
+        pool["paths"] = rows(con, f"""
+            select team, path, hops, sum(effective_cost_rounded) as cost,
+                   case when ? <> 0 then sum(effective_cost_rounded) / ? end as share
+            from {SCHEMA}.fct_shared_cost_paths where billing_period = ? and origin_pool = ?
+            group by team, path, hops order by cost desc, team, path limit ?""",
+                             [pool["pool_cost"], pool["pool_cost"], period, pool["origin_pool"], rows_per_pool])
+    return {"pools": largest}
+
+
 SECTIONS = [
     ("cost_trend", "Cost trend", cost_trend),
     ("showback", "Showback by team", showback),
@@ -293,6 +315,7 @@ SECTIONS = [
     ("maturity", "Maturity scorecard", maturity),
     ("untagged", "Untagged spend to fix first", untagged_by_account),
     ("kubernetes", "Kubernetes: idle share per cluster, cost by namespace and team", kubernetes),
+    ("shared_paths", "Shared pools: how their cost reached the teams", shared_cost_paths),
 ]
 
 

@@ -15,6 +15,7 @@
       business.drivers__files  the driver CSV files as text, one row per file
       business.drivers         a view parsing them by header name (like DuckDB's
                                read_csv(union_by_name=true, all_varchar=true, filename=true))
+      usage.usage_drivers      an external parquet table over <landing location>/usage_drivers/
     so `source('landing', 'cur2')` resolves to the same rows on every target,
     without a copy of any model. Locations: var('landing_location') and
     var('drivers_location'), by default $FINOPS_DATA_DIR/landing and
@@ -97,6 +98,14 @@
             'create or replace view landing.' ~ format_name ~ ' as select *, '
             ~ '_metadata.row_index as file_row_number from landing.' ~ format_name ~ '__files') -%}
     {%- endfor -%}
+
+    {#- usage drivers of shared pools (orchestration/ingestion/usage_drivers.py LANDING_COLUMNS) -#}
+    {%- do run_query('create database if not exists usage') -%}
+    {%- do run_query('drop table if exists usage.usage_drivers') -%}
+    {%- do run_query(
+        'create table usage.usage_drivers (billing_period date, usage_date date, pool string, consumer string,'
+        ~ ' quantity double, unit string, _source_file string, _source_row bigint) using parquet options (path \''
+        ~ landing_location() ~ '/usage_drivers\', recursiveFileLookup \'true\', pathGlobFilter \'*.parquet\')') -%}
 
     {%- do run_query('create database if not exists business') -%}
     {%- do run_query('drop table if exists business.drivers__files') -%}

@@ -1,5 +1,7 @@
 {#-
-    Every daily pool row split over its receivers (int_shared_cost_shares):
+    Every daily pool row split over the teams its cost reaches, directly or through other
+    pools (int_allocation_paths: the shared-cost graph solved, each origin pool's shares
+    summed over the paths to a team):
     billed, effective and list cost times the share, allocation_method
     'shared_split', cost center and owner of the receiving team (seed teams).
     A pool without receivers stays one row with team 'unallocated' and method
@@ -19,8 +21,16 @@ with pools as (
 
 shares as (
 
-    select * from {{ ref('int_shared_cost_shares') }}
+    select
+        origin_pool as shared_cost_rule_name,
+        origin_scope as scope_value,
+        billing_period,
+        billing_currency,
+        team,
+        sum(share) as share
+    from {{ ref('int_allocation_paths') }}
     where {{ billing_period_filter('billing_period') }}
+    group by origin_pool, origin_scope, billing_period, billing_currency, team
 
 ),
 
@@ -84,8 +94,11 @@ final as (
         apportioned.product,
         coalesce(teams.cost_center, 'unallocated') as cost_center,
         coalesce(teams.owner, 'unallocated') as owner,
-        case when apportioned.receiving_team is null then 'unallocated' else 'shared_split' end
-            as allocation_method,
+        -- no receiver at all, or the part of a pool caught in a closed cycle of pools
+        case
+            when coalesce(apportioned.receiving_team, 'unallocated') = 'unallocated' then 'unallocated'
+            else 'shared_split'
+        end as allocation_method,
         apportioned.shared_cost_rule_name,
         apportioned.split_method,
         apportioned.scope_value,

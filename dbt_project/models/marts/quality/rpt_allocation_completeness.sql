@@ -34,6 +34,23 @@ shared_cost_pools as (
 
 ),
 
+-- usage pools that had no driver rows in the period and fell back to their fallback_split_method
+usage_fallbacks as (
+
+    select
+        billing_period,
+        billing_currency,
+        count(*) as usage_pools_on_fallback,
+        {{ sorted_string_agg('shared_cost_rule_name', "', '") }} as usage_fallback_pools
+    from (
+        select distinct billing_period, billing_currency, shared_cost_rule_name
+        from {{ ref('int_shared_cost_shares') }}
+        where split_method = 'usage' and applied_split_method <> 'usage'
+    ) as fell_back
+    group by billing_period, billing_currency
+
+),
+
 shared_pool_totals as (
 
     select
@@ -102,7 +119,9 @@ final as (
         untagged_kpi.numerator as untagged_taggable_cost,
         untagged_kpi.denominator as taggable_cost,
         untagged_kpi.value as untagged_cost_pct,
-        untagged_kpi.target as untagged_cost_target_pct
+        untagged_kpi.target as untagged_cost_target_pct,
+        coalesce(usage_fallbacks.usage_pools_on_fallback, 0) as usage_pools_on_fallback,
+        usage_fallbacks.usage_fallback_pools
     from canonical_totals
     left join allocated_totals
         on canonical_totals.billing_period = allocated_totals.billing_period
@@ -113,6 +132,9 @@ final as (
     left join untagged_kpi
         on canonical_totals.billing_period = untagged_kpi.billing_period
         and canonical_totals.billing_currency is not distinct from untagged_kpi.billing_currency
+    left join usage_fallbacks
+        on canonical_totals.billing_period = usage_fallbacks.billing_period
+        and canonical_totals.billing_currency is not distinct from usage_fallbacks.billing_currency
 
 )
 
