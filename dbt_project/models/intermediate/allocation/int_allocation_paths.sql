@@ -8,10 +8,11 @@
     or through the data platform and back through the database (cycles are allowed). This is
     the reciprocal method: each pool's total cost T = its own cost + sum(T of the pools it
     is consumed by × their share to it), a linear system. It is solved here by walking the
-    graph: the mass of each origin starts at 1.0 on the origin; at each hop the mass sitting
-    on a pool moves to its consumers by their shares; what reaches a team stays there. After
-    var shared_cost_graph_iterations hops (default 50, unrolled below so the SQL is plain
-    joins; Spark's analyser fails on the resulting deep plan today, docs/allocation.md) the mass still on pools is at most r^50 of the
+    graph (int_allocation_walk): the mass of each origin starts at 1.0 on the origin; at each
+    hop the mass sitting on a pool moves to its consumers by their shares; what reaches a team
+    stays there. After
+    var shared_cost_graph_iterations hops (default 50 on DuckDB, 8 on Spark, unrolled in
+    int_allocation_walk into plain joins) the mass still on pools is at most r^50 of the
     origin's cost, where r < 1 is the largest share any cycle keeps among pools: for
     r <= 0.5, under 1e-15. A remainder below `tolerance` (1e-9 of the pool) is spread over
     the teams in proportion (so each pool is distributed exactly); a larger remainder means
@@ -29,7 +30,6 @@
     Incremental per billing period (macros/incremental/billing_periods.sql).
 -#}
 {{ config(**billing_period_incremental_config()) }}
-{%- set iterations = var('shared_cost_graph_iterations', 50) | int %}
 {%- set tolerance = 0.000000001 %}
 {%- set node = ['shared_cost_rule_name', 'scope_value', 'billing_period', 'billing_currency'] %}
 
@@ -48,113 +48,10 @@ with pool_costs as (
 
 ),
 
-edges as (
-
-    select
-        shared_cost_rule_name as from_pool,
-        scope_value as from_scope,
-        billing_period,
-        billing_currency,
-        consumer_kind,
-        team as consumer,
-        share
-    from {{ ref('int_shared_cost_shares') }}
-    where {{ billing_period_filter('billing_period') }}
-
-),
-
-walk_0 as (
-
-    select
-        shared_cost_rule_name as origin_pool,
-        scope_value as origin_scope,
-        billing_period,
-        billing_currency,
-        shared_cost_rule_name as current_pool,
-        scope_value as current_scope,
-        shared_cost_rule_name as path,
-        cast(1.0 as {{ api.Column.translate_type('double') }}) as mass
-    from pool_costs
-
-),
-
-{%- for hop in range(1, iterations + 1) %}
-
-hop_{{ hop }} as (
-
-    select
-        walk.origin_pool,
-        walk.origin_scope,
-        walk.billing_period,
-        walk.billing_currency,
-        walk.path,
-        edges.consumer_kind,
-        edges.consumer,
-        walk.mass * edges.share as mass
-    from walk_{{ hop - 1 }} as walk
-    inner join edges
-        on walk.current_pool = edges.from_pool
-        and walk.current_scope = edges.from_scope
-        and walk.billing_period = edges.billing_period
-        and walk.billing_currency is not distinct from edges.billing_currency
-
-),
-
-walk_{{ hop }} as (
-
-    select
-        origin_pool,
-        origin_scope,
-        billing_period,
-        billing_currency,
-        consumer as current_pool,
-        'all' as current_scope,
-        case
-            when {{ dbt.position("' > ' || consumer || ' > '", "' > ' || path || ' > '") }} > 0 then path
-            else path || ' > ' || consumer
-        end as path,
-        sum(mass) as mass
-    from hop_{{ hop }}
-    where consumer_kind = 'pool'
-    group by
-        origin_pool,
-        origin_scope,
-        billing_period,
-        billing_currency,
-        consumer,
-        case
-            when {{ dbt.position("' > ' || consumer || ' > '", "' > ' || path || ' > '") }} > 0 then path
-            else path || ' > ' || consumer
-        end
-
-),
-{%- endfor %}
-
-reached_teams as (
-
-    {%- for hop in range(1, iterations + 1) %}
-    select origin_pool, origin_scope, billing_period, billing_currency, path, consumer as team, mass
-    from hop_{{ hop }}
-    where consumer_kind = 'team'
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
 by_path as (
 
-    select
-        origin_pool,
-        origin_scope,
-        billing_period,
-        billing_currency,
-        path,
-        team,
-        sum(mass) as mass
-    from reached_teams
-    group by origin_pool, origin_scope, billing_period, billing_currency, path, team
+    select * from {{ ref('int_allocation_walk') }}
+    where {{ billing_period_filter('billing_period') }}
 
 ),
 
