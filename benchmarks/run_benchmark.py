@@ -207,19 +207,16 @@ def run_baseline(env: dict) -> dict:
 
 
 def published_totals(env: dict) -> dict[str, dict]:
-    """Per billing period, the published figures the baseline is checked against: totals from
-    rpt_allocation_completeness, and the billed cost of lines without their own team tag from
-    fct_tag_coverage_monthly (tag_status other than 'tagged', taggable or not, as the baseline counts)."""
+    """Per billing period, the published rpt_allocation_completeness figures the baseline is checked
+    against (untagged: billed cost of lines without a team tag, the reconciliation column)."""
     import duckdb
 
     published = Path(env["FINOPS_DATA_DIR"]) / "published" / "finops.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         rows = con.execute("""
-            select strftime(c.billing_period, '%Y-%m'), c.line_item_count, c.canonical_billed_cost,
-                   c.canonical_effective_cost,
-                   (select sum(t.billed_cost) from marts.fct_tag_coverage_monthly t
-                    where t.billing_period = c.billing_period and t.tag_status <> 'tagged') as untagged_billed_cost
-            from marts.rpt_allocation_completeness c order by c.billing_period""").fetchall()
+            select strftime(billing_period, '%Y-%m'), line_item_count, canonical_billed_cost,
+                   canonical_effective_cost, billed_cost_without_team_tag
+            from marts.rpt_allocation_completeness order by billing_period""").fetchall()
     return {period: {"line_items": items, "billed_cost": billed, "effective_cost": effective,
                      "untagged_billed_cost": untagged}
             for period, items, billed, effective, untagged in rows}

@@ -83,9 +83,9 @@ def test_mart_money_equals_the_exports_to_the_cent_without_double_counting_focus
 def test_untagged_cost_equals_what_the_generator_left_untagged(generated_org_build):
     settings, summary, _ = generated_org_build
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        # lines without their own team tag, taggable or not (the generator's count), billed basis
-        untagged = con.execute("""select round(sum(billed_cost), 2) from marts.fct_tag_coverage_monthly
-                                  where tag_status <> 'tagged'""").fetchone()[0]
+        # lines without a team tag, taggable or not (the generator's count), billed basis
+        untagged = con.execute("""select round(sum(billed_cost_without_team_tag), 2)
+                                  from marts.rpt_allocation_completeness""").fetchone()[0]
     assert untagged == pytest.approx(round(summary.totals["untagged_billed_cost"], 2), abs=0.01)
     assert 0.15 < untagged / summary.totals["billed_cost"] < 0.35
 

@@ -69,7 +69,10 @@ canonical_totals as (
         billing_currency,
         sum(line_item_count) as line_item_count,
         sum(billed_cost) as canonical_billed_cost,
-        sum(effective_cost) as canonical_effective_cost
+        sum(effective_cost) as canonical_effective_cost,
+        -- reconciliation evidence (the benchmark's baseline recomputes it from the raw files):
+        -- billed cost of line items without a team tag, taggable or not. Not the KPI.
+        sum(case when is_untagged or tag_team is null then billed_cost else 0 end) as billed_cost_without_team_tag
     from line_items
     group by billing_period, billing_currency
 
@@ -116,6 +119,7 @@ final as (
         coalesce(shared_pool_totals.shared_pool_billed_cost, 0)
             - coalesce(allocated_totals.shared_split_billed_cost, 0) as undistributed_shared_cost,
         coalesce(allocated_totals.unallocated_billed_cost, 0) as unallocated_billed_cost,
+        canonical_totals.billed_cost_without_team_tag,
         untagged_kpi.numerator as untagged_taggable_cost,
         untagged_kpi.denominator as taggable_cost,
         untagged_kpi.value as untagged_cost_pct,
