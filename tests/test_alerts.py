@@ -61,9 +61,9 @@ def make_warehouse(path, webhook_url: str, *, budget_breach: bool = False) -> No
              'alice@example.com', '#payments-cost')) t(charge_date, team, service_name, actual_cost, expected_cost,
              lower_bound, upper_bound, score, severity, owner, alert_channel)""")
         con.execute("""create table marts.fct_budget_forecast_monthly as select * from (values
-            (date '2026-05-01', 'payments', 1000.0, 1200.0, 1000.0, ?::double, ?::double)) t(billing_period, team,
-             month_to_date_cost, forecast_cost, forecast_low, budget, projected_variance)""",
-                    [1100.0 if budget_breach else 5000.0, 100.0 if budget_breach else -3800.0])
+            (date '2026-05-01', 'payments', 1000.0, 1200.0, 1000.0, ?::double, ?::boolean, ?::double)) t(billing_period,
+             team, month_to_date_cost, forecast_cost, forecast_low, budget, is_over_budget, projected_variance)""",
+                    [1100.0 if budget_breach else 5000.0, budget_breach, 100.0 if budget_breach else -3800.0])
 
 
 def test_one_anomaly_makes_one_webhook_call_naming_team_service_costs_and_the_asset(tmp_path, webhook):
