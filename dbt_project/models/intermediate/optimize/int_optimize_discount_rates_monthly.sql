@@ -4,7 +4,8 @@
     savings_plan_savings_plan_effective_cost vs pricing_public_on_demand_cost; FOCUS
     EffectiveCost vs ListCost). fct_savings_opportunities and
     fct_commitment_purchase_recommendations use it, and fall back to the seed
-    optimize_prices (compute_savings_plan_discount) for a period without such lines.
+    optimize_prices (compute_savings_plan_discount) for a period without such lines or whose
+    rate is not a plausible Savings Plan discount (outside [0, 90 %)).
 
     Incremental per billing period (macros/incremental/billing_periods.sql).
 -#}
@@ -31,6 +32,11 @@ final as (
     from covered
     group by billing_period, billing_currency
     having sum(list_cost) > 0
+        -- Savings Plans discount at most ~72 % off on-demand: a rate outside [0, 90 %) is not one
+        -- (e.g. a bill whose covered lines carry no effective cost, as in a public sample), and a
+        -- rate of 1 would make every commitment on the curve cost 0; the seed's rate is used then
+        and 1 - sum(effective_cost) / sum(list_cost) >= 0
+        and 1 - sum(effective_cost) / sum(list_cost) < 0.9
 
 )
 
