@@ -163,8 +163,8 @@ def pack_kpis(html: str) -> dict[str, float | None]:
 def assert_three_ways_agree(project: Path, data_dir: Path, html: str, period: str, tmp_path: Path) -> dict:
     mart = mart_kpis(data_dir)
     kpi_names = sorted({k for (_, _, k) in mart})
-    shares = {k: (n, d) for (_, _, k), (_, n, d, _, _) in mart.items()}
-    numerator_metrics = sorted({m for k in kpi_names for m in shares_of(project, k) if m})
+    parts = kpi_parts(project, kpi_names)
+    numerator_metrics = sorted({m for k in kpi_names for m in parts[k] if m})
     mf = mf_values(project, data_dir, kpi_names + numerator_metrics, tmp_path)
     pack = pack_kpis(html)
     assert set(pack) == set(kpi_names)
@@ -175,7 +175,7 @@ def assert_three_ways_agree(project: Path, data_dir: Path, html: str, period: st
             assert asked is None, (p, kpi)
         else:
             assert asked == pytest.approx(value, rel=1e-9, abs=1e-9), (p, currency, kpi)
-        for metric, money in zip(shares_of(project, kpi), (numerator, denominator)):
+        for metric, money in zip(parts[kpi], (numerator, denominator)):
             if metric:  # a share's parts are money: equal to the cent (or absent from both)
                 asked = mf.get((p, currency, metric))
                 if money is None:
@@ -191,11 +191,15 @@ def assert_three_ways_agree(project: Path, data_dir: Path, html: str, period: st
     return checked
 
 
-def shares_of(project: Path, kpi: str) -> tuple[str | None, str | None]:
+def kpi_parts(project: Path, kpis: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """kpi -> the metrics its share is made of (numerator, denominator), from the manifest, read once."""
     manifest = json.loads((project / "target" / "manifest.json").read_text())
-    metric = manifest["metrics"][f"metric.finops.{kpi}"]
-    spec = (metric.get("config", {}).get("meta") or metric.get("meta") or {}).get("kpi") or {}
-    return spec.get("numerator"), spec.get("denominator")
+    parts = {}
+    for kpi in kpis:
+        metric = manifest["metrics"][f"metric.finops.{kpi}"]
+        spec = (metric.get("config", {}).get("meta") or metric.get("meta") or {}).get("kpi") or {}
+        parts[kpi] = (spec.get("numerator"), spec.get("denominator"))
+    return parts
 
 
 def test_every_kpi_is_the_same_number_in_metricflow_the_mart_and_the_pack_on_the_fixture(hand_built, tmp_path):
